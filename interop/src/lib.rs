@@ -1,0 +1,2 @@
+//! interop (work in progress).
+

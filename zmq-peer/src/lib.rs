@@ -1,0 +1,2 @@
+//! zmq-peer (work in progress).
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! zmq-sockets (work in progress).
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! zmq-transport (work in progress).
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! Codec benchmarks (to be written).
+fn main() {}

@@ -1,0 +1,2 @@
+//! zmtp-codec (work in progress).
+#![forbid(unsafe_code)]
