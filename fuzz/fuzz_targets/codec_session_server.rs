@@ -1,0 +1,3 @@
+//! Fuzz target `codec_session_server`: the body is `zmq_peer_fuzz::codec_session_server`.
+#![no_main]
+libfuzzer_sys::fuzz_target!(|data: &[u8]| zmq_peer_fuzz::codec_session_server(data));

@@ -1,0 +1,572 @@
+//! `zpeer`: a command-line tool around PEER sockets (echo server, ping, throughput, latency, demo).
+#![forbid(unsafe_code)]
+#![allow(clippy::print_stdout, clippy::print_stderr, reason = "CLI")]
+
+use std::fmt;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use zmq_peer::{Context, Error, Message, RoutingId, Socket, SocketType};
+
+const USAGE: &str = "\
+usage: zpeer <command> [arguments]
+
+commands:
+  echo ENDPOINT [--count N]
+      bind a PEER socket, print the resolved endpoint, send every message back to its sender;
+      stop after N messages (default: run forever)
+  ping ENDPOINT [--count N] [--size S] [--timeout SECS]
+      connect_peer, send N messages (default 1) of S octets (default 64) and check each echo;
+      prints `ok N`; fails on a mismatch or when no echo arrives within SECS (default 10)
+  thr-recv ENDPOINT --count N --size S [--timeout SECS]
+      bind, print the resolved endpoint, receive N messages of S octets and print
+      `thr size=S count=N msgs_per_s=X mb_per_s=Y` (megabits per second, as libzmq's local_thr),
+      timed from the first message
+  thr-send ENDPOINT --count N --size S
+      connect_peer and send N messages of S octets; waits until all are delivered
+  lat ENDPOINT --count N --size S [--timeout SECS]
+      N round trips against `zpeer echo`; prints
+      `lat size=S count=N avg_us=X p50_us=Y p99_us=Z`
+  demo
+      two PEER sockets in this process over inproc, ipc and tcp: endpoints, routing ids and
+      round-trip times
+
+Errors about an endpoint print `zpeer: <endpoint>: <error> (errno N)` and exit with status 2;
+other failures exit with status 1.";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let command = match Command::parse(&args) {
+        Ok(Some(command)) => command,
+        Ok(None) => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(message) => {
+            eprintln!("zpeer: {message}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match command.run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("zpeer: {failure}");
+            ExitCode::from(failure.exit_code())
+        }
+    }
+}
+
+/// A parsed command line.
+#[derive(Debug)]
+enum Command {
+    Echo { endpoint: String, count: Option<u64> },
+    Ping { endpoint: String, count: u64, size: usize, timeout: Duration },
+    ThrRecv { endpoint: String, count: u64, size: usize, timeout: Option<Duration> },
+    ThrSend { endpoint: String, count: u64, size: usize },
+    Lat { endpoint: String, count: u64, size: usize, timeout: Duration },
+    Demo,
+}
+
+/// Why a command failed; decides the exit status.
+#[derive(Debug)]
+enum Failure {
+    /// An operation on an endpoint (bind, connect) failed: exit status 2.
+    Endpoint { endpoint: String, error: Error },
+    /// Any other socket error: exit status 1.
+    Socket { context: String, error: Error },
+    /// A check failed (echo mismatch, timeout): exit status 1.
+    Check(String),
+}
+
+impl Failure {
+    fn exit_code(&self) -> u8 {
+        match self {
+            Self::Endpoint { .. } => 2,
+            Self::Socket { .. } | Self::Check(_) => 1,
+        }
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Endpoint { endpoint, error } => {
+                write!(f, "{endpoint}: {error} (errno {})", error.errno())
+            }
+            Self::Socket { context, error } => {
+                write!(f, "{context}: {error} (errno {})", error.errno())
+            }
+            Self::Check(message) => f.write_str(message),
+        }
+    }
+}
+
+/// Attaches a description to a socket error.
+trait OrFail<T> {
+    fn or_fail(self, context: &str) -> Result<T, Failure>;
+    fn or_endpoint(self, endpoint: &str) -> Result<T, Failure>;
+}
+
+impl<T> OrFail<T> for Result<T, Error> {
+    fn or_fail(self, context: &str) -> Result<T, Failure> {
+        self.map_err(|error| Failure::Socket { context: context.to_owned(), error })
+    }
+
+    fn or_endpoint(self, endpoint: &str) -> Result<T, Failure> {
+        self.map_err(|error| Failure::Endpoint { endpoint: endpoint.to_owned(), error })
+    }
+}
+
+impl Command {
+    /// Parses the arguments after the program name; `Ok(None)` asks for the usage text.
+    fn parse(args: &[String]) -> Result<Option<Self>, String> {
+        let Some((name, rest)) = args.split_first() else {
+            return Err("missing command".to_owned());
+        };
+        if matches!(name.as_str(), "-h" | "--help" | "help") {
+            return Ok(None);
+        }
+        let mut parsed = ParsedArgs::new(rest)?;
+        if parsed.help {
+            return Ok(None);
+        }
+        let command = match name.as_str() {
+            "echo" => Self::Echo {
+                endpoint: parsed.endpoint(name)?,
+                count: parsed.take_number("count")?,
+            },
+            "ping" => Self::Ping {
+                endpoint: parsed.endpoint(name)?,
+                count: parsed.take_number("count")?.unwrap_or(1),
+                size: parsed.take_size()?.unwrap_or(64),
+                timeout: parsed.take_timeout()?.unwrap_or(Duration::from_secs(10)),
+            },
+            "thr-recv" => Self::ThrRecv {
+                endpoint: parsed.endpoint(name)?,
+                count: parsed.require_number("count")?,
+                size: parsed.take_size()?.ok_or("--size is required")?,
+                timeout: parsed.take_timeout()?,
+            },
+            "thr-send" => Self::ThrSend {
+                endpoint: parsed.endpoint(name)?,
+                count: parsed.require_number("count")?,
+                size: parsed.take_size()?.ok_or("--size is required")?,
+            },
+            "lat" => Self::Lat {
+                endpoint: parsed.endpoint(name)?,
+                count: parsed.require_number("count")?,
+                size: parsed.take_size()?.ok_or("--size is required")?,
+                timeout: parsed.take_timeout()?.unwrap_or(Duration::from_secs(10)),
+            },
+            "demo" => Self::Demo,
+            other => return Err(format!("unknown command `{other}`")),
+        };
+        parsed.finish(name)?;
+        Ok(Some(command))
+    }
+
+    fn run(self) -> Result<(), Failure> {
+        match self {
+            Self::Echo { endpoint, count } => echo(&endpoint, count),
+            Self::Ping { endpoint, count, size, timeout } => ping(&endpoint, count, size, timeout),
+            Self::ThrRecv { endpoint, count, size, timeout } => {
+                thr_recv(&endpoint, count, size, timeout)
+            }
+            Self::ThrSend { endpoint, count, size } => thr_send(&endpoint, count, size),
+            Self::Lat { endpoint, count, size, timeout } => lat(&endpoint, count, size, timeout),
+            Self::Demo => demo(),
+        }
+    }
+}
+
+/// Positional arguments and `--name value` / `--name=value` options, consumed by the parser.
+#[derive(Debug)]
+struct ParsedArgs {
+    positional: Vec<String>,
+    options: Vec<(String, String)>,
+    help: bool,
+}
+
+impl ParsedArgs {
+    fn new(args: &[String]) -> Result<Self, String> {
+        let mut positional = Vec::new();
+        let mut options = Vec::new();
+        let mut help = false;
+        let mut iter = args.iter();
+        while let Some(arg) = iter.next() {
+            if arg == "-h" || arg == "--help" {
+                help = true;
+            } else if let Some(option) = arg.strip_prefix("--") {
+                let (name, value) = match option.split_once('=') {
+                    Some((name, value)) => (name.to_owned(), value.to_owned()),
+                    None => {
+                        let value =
+                            iter.next().ok_or_else(|| format!("--{option} needs a value"))?;
+                        (option.to_owned(), value.clone())
+                    }
+                };
+                options.push((name, value));
+            } else {
+                positional.push(arg.clone());
+            }
+        }
+        Ok(Self { positional, options, help })
+    }
+
+    fn endpoint(&mut self, command: &str) -> Result<String, String> {
+        if self.positional.is_empty() {
+            return Err(format!("{command}: missing ENDPOINT"));
+        }
+        Ok(self.positional.remove(0))
+    }
+
+    fn take(&mut self, name: &str) -> Option<String> {
+        let index = self.options.iter().position(|(n, _)| n == name)?;
+        Some(self.options.remove(index).1)
+    }
+
+    fn take_number(&mut self, name: &str) -> Result<Option<u64>, String> {
+        self.take(name)
+            .map(|value| {
+                value.parse::<u64>().map_err(|_| format!("--{name}: `{value}` is not a number"))
+            })
+            .transpose()
+    }
+
+    fn require_number(&mut self, name: &str) -> Result<u64, String> {
+        self.take_number(name)?.ok_or_else(|| format!("--{name} is required"))
+    }
+
+    fn take_size(&mut self) -> Result<Option<usize>, String> {
+        self.take_number("size")?
+            .map(|size| usize::try_from(size).map_err(|_| format!("--size {size} is too large")))
+            .transpose()
+    }
+
+    fn take_timeout(&mut self) -> Result<Option<Duration>, String> {
+        let Some(value) = self.take("timeout") else {
+            return Ok(None);
+        };
+        let seconds: f64 =
+            value.parse().map_err(|_| format!("--timeout: `{value}` is not a number"))?;
+        if !seconds.is_finite() || seconds <= 0.0 || seconds > 1.0e6 {
+            return Err(format!("--timeout: `{value}` is out of range"));
+        }
+        Ok(Some(Duration::from_secs_f64(seconds)))
+    }
+
+    fn finish(self, command: &str) -> Result<(), String> {
+        if let Some(extra) = self.positional.first() {
+            return Err(format!("{command}: unexpected argument `{extra}`"));
+        }
+        if let Some((name, _)) = self.options.first() {
+            return Err(format!("{command}: unknown option --{name}"));
+        }
+        Ok(())
+    }
+}
+
+/// A new PEER socket in `ctx`.
+fn peer_socket(ctx: &Context) -> Result<Socket, Failure> {
+    ctx.socket(SocketType::Peer).or_fail("creating a PEER socket")
+}
+
+/// Milliseconds for RCVTIMEO / SNDTIMEO, saturating at `i32::MAX`.
+fn millis(duration: Duration) -> i32 {
+    i32::try_from(duration.as_millis()).unwrap_or(i32::MAX)
+}
+
+/// Prints `line` on stdout and flushes, so a parent process reading a pipe sees it at once.
+fn print_flushed(line: &str) -> Result<(), Failure> {
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{line}")
+        .and_then(|()| stdout.flush())
+        .map_err(|error| Failure::Check(format!("writing to stdout: {error}")))
+}
+
+/// Binds a PEER socket and prints its resolved endpoint as the first stdout line.
+fn bind_and_announce(ctx: &Context, endpoint: &str) -> Result<Socket, Failure> {
+    let socket = peer_socket(ctx)?;
+    socket.bind(endpoint).or_endpoint(endpoint)?;
+    let resolved = socket.last_endpoint().or_fail("reading the bound endpoint")?;
+    print_flushed(&resolved)?;
+    Ok(socket)
+}
+
+/// Closes `socket` and terminates `ctx`, which waits for queued messages per LINGER.
+fn finish(ctx: Context, socket: Socket) -> Result<(), Failure> {
+    socket.close().or_fail("closing the socket")?;
+    ctx.term().or_fail("terminating the context")
+}
+
+fn echo(endpoint: &str, count: Option<u64>) -> Result<(), Failure> {
+    let ctx = Context::new();
+    let socket = bind_and_announce(&ctx, endpoint)?;
+    let mut echoed = 0_u64;
+    while count.is_none_or(|count| echoed < count) {
+        let message = socket.recv().or_fail("receiving")?;
+        // The received message carries its sender's routing id: sending it replies.
+        socket.send(message).or_fail("sending the echo")?;
+        echoed += 1;
+    }
+    finish(ctx, socket)
+}
+
+/// The payload of message `index`: `size` octets, distinct for distinct indexes as far as
+/// `size` allows (the index is spelled out in the first eight octets).
+fn payload(index: u64, size: usize) -> Vec<u8> {
+    let mut body: Vec<u8> = (0..size)
+        .map(|i| {
+            let mixed = (index.wrapping_mul(31)).wrapping_add(u64::try_from(i).unwrap_or(0));
+            mixed.to_le_bytes()[0]
+        })
+        .collect();
+    let index_bytes = index.to_le_bytes();
+    let prefix = size.min(index_bytes.len());
+    body[..prefix].copy_from_slice(&index_bytes[..prefix]);
+    body
+}
+
+/// Connects a PEER socket with the given receive timeout and returns it with the peer's id.
+fn connect(ctx: &Context, endpoint: &str, timeout: Duration) -> Result<(Socket, RoutingId), Failure> {
+    let socket = peer_socket(ctx)?;
+    socket.set_rcvtimeo(millis(timeout)).or_fail("setting RCVTIMEO")?;
+    socket.set_sndtimeo(millis(timeout)).or_fail("setting SNDTIMEO")?;
+    let routing_id = socket.connect_peer(endpoint).or_endpoint(endpoint)?;
+    Ok((socket, routing_id))
+}
+
+/// Receives one echo, mapping a timeout to a readable failure.
+fn recv_echo(socket: &Socket, index: u64, timeout: Duration) -> Result<Message, Failure> {
+    socket.recv().map_err(|error| {
+        if is_timeout(&error) {
+            Failure::Check(format!("no echo of message {index} within {}s", timeout.as_secs_f64()))
+        } else {
+            Failure::Socket { context: "receiving the echo".to_owned(), error }
+        }
+    })
+}
+
+fn ping(endpoint: &str, count: u64, size: usize, timeout: Duration) -> Result<(), Failure> {
+    let ctx = Context::new();
+    let (socket, routing_id) = connect(&ctx, endpoint, timeout)?;
+    for index in 0..count {
+        let body = payload(index, size);
+        socket
+            .send(Message::with_routing_id(body.clone(), routing_id))
+            .map_err(|error| send_failure(error, index, timeout))?;
+        let echo = recv_echo(&socket, index, timeout)?;
+        if echo.routing_id() != Some(routing_id) {
+            return Err(Failure::Check(format!(
+                "echo of message {index} came from routing id {:?}, expected {}",
+                echo.routing_id().map(RoutingId::get),
+                routing_id.get()
+            )));
+        }
+        if echo.as_bytes() != body.as_slice() {
+            return Err(Failure::Check(format!(
+                "echo of message {index} differs ({} octets sent, {} received)",
+                body.len(),
+                echo.len()
+            )));
+        }
+    }
+    socket.set_linger(0).or_fail("setting LINGER")?;
+    finish(ctx, socket)?;
+    print_flushed(&format!("ok {count}"))
+}
+
+fn send_failure(error: Error, index: u64, timeout: Duration) -> Failure {
+    if is_timeout(&error) {
+        Failure::Check(format!(
+            "message {index} could not be queued within {}s",
+            timeout.as_secs_f64()
+        ))
+    } else {
+        Failure::Socket { context: format!("sending message {index}"), error }
+    }
+}
+
+/// Whether `error` is an expired RCVTIMEO / SNDTIMEO (`EAGAIN`).
+fn is_timeout(error: &Error) -> bool {
+    error.errno() == zmq_peer::errno::EAGAIN
+}
+
+fn thr_recv(
+    endpoint: &str,
+    count: u64,
+    size: usize,
+    timeout: Option<Duration>,
+) -> Result<(), Failure> {
+    let ctx = Context::new();
+    let socket = bind_and_announce(&ctx, endpoint)?;
+    if let Some(timeout) = timeout {
+        socket.set_rcvtimeo(millis(timeout)).or_fail("setting RCVTIMEO")?;
+    }
+    let mut started = None;
+    for index in 0..count {
+        let message = socket.recv().map_err(|error| {
+            if is_timeout(&error) {
+                Failure::Check(format!("message {index} did not arrive in time"))
+            } else {
+                Failure::Socket { context: "receiving".to_owned(), error }
+            }
+        })?;
+        started.get_or_insert_with(Instant::now);
+        if message.len() != size {
+            return Err(Failure::Check(format!(
+                "message {index} has {} octets, expected {size}",
+                message.len()
+            )));
+        }
+    }
+    let elapsed = started.map_or(Duration::ZERO, |started| started.elapsed());
+    let seconds = elapsed.as_secs_f64().max(1e-6);
+    let msgs_per_s = count_f64(count) / seconds;
+    let mb_per_s = msgs_per_s * count_f64(u64::try_from(size).unwrap_or(u64::MAX)) * 8.0 / 1e6;
+    finish(ctx, socket)?;
+    print_flushed(&format!(
+        "thr size={size} count={count} msgs_per_s={msgs_per_s:.0} mb_per_s={mb_per_s:.3}"
+    ))
+}
+
+#[allow(clippy::cast_precision_loss, reason = "statistics; counts far below 2^52")]
+fn count_f64(value: u64) -> f64 {
+    value as f64
+}
+
+fn thr_send(endpoint: &str, count: u64, size: usize) -> Result<(), Failure> {
+    let ctx = Context::new();
+    let socket = peer_socket(&ctx)?;
+    // Wait as long as it takes for every queued message to be delivered.
+    socket.set_linger(-1).or_fail("setting LINGER")?;
+    let routing_id = socket.connect_peer(endpoint).or_endpoint(endpoint)?;
+    let body = Bytes::from(vec![0x5A; size]);
+    for index in 0..count {
+        socket
+            .send(Message::with_routing_id(body.clone(), routing_id))
+            .or_fail(&format!("sending message {index}"))?;
+    }
+    finish(ctx, socket)
+}
+
+fn lat(endpoint: &str, count: u64, size: usize, timeout: Duration) -> Result<(), Failure> {
+    if count == 0 {
+        return Err(Failure::Check("--count must be at least 1".to_owned()));
+    }
+    let ctx = Context::new();
+    let (socket, routing_id) = connect(&ctx, endpoint, timeout)?;
+    let body = Bytes::from(vec![0xA5; size]);
+    let mut samples = Vec::with_capacity(usize::try_from(count).unwrap_or(0));
+    for index in 0..count {
+        let started = Instant::now();
+        socket
+            .send(Message::with_routing_id(body.clone(), routing_id))
+            .map_err(|error| send_failure(error, index, timeout))?;
+        let echo = recv_echo(&socket, index, timeout)?;
+        samples.push(started.elapsed());
+        if echo.len() != size || echo.routing_id() != Some(routing_id) {
+            return Err(Failure::Check(format!("echo of message {index} is not the message sent")));
+        }
+    }
+    socket.set_linger(0).or_fail("setting LINGER")?;
+    finish(ctx, socket)?;
+    samples.sort_unstable();
+    let total: Duration = samples.iter().sum();
+    let avg = total.as_secs_f64() * 1e6 / count_f64(count);
+    print_flushed(&format!(
+        "lat size={size} count={count} avg_us={avg:.1} p50_us={:.1} p99_us={:.1}",
+        percentile_us(&samples, 50),
+        percentile_us(&samples, 99)
+    ))
+}
+
+/// The `pct`-th percentile (nearest rank) of sorted `samples`, in microseconds.
+fn percentile_us(samples: &[Duration], pct: usize) -> f64 {
+    let rank = (samples.len() * pct).div_ceil(100).max(1);
+    samples.get(rank - 1).map_or(0.0, |sample| sample.as_secs_f64() * 1e6)
+}
+
+/// A temporary directory for the demo's ipc endpoint, removed on drop.
+#[derive(Debug)]
+struct DemoDir(PathBuf);
+
+impl DemoDir {
+    fn create() -> Result<Self, Failure> {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let path = std::env::temp_dir().join(format!("zpeer-demo-{}-{nanos}", std::process::id()));
+        std::fs::create_dir(&path).map_err(|error| {
+            Failure::Check(format!("creating {}: {error}", path.display()))
+        })?;
+        Ok(Self(path))
+    }
+}
+
+impl Drop for DemoDir {
+    fn drop(&mut self) {
+        // Best effort: a leftover directory in the temp dir is harmless.
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn demo() -> Result<(), Failure> {
+    let dir = DemoDir::create()?;
+    let ctx = Context::new();
+    let endpoints = [
+        ("inproc", format!("inproc://zpeer-demo-{}", std::process::id())),
+        ("ipc", format!("ipc://{}/demo.sock", dir.0.display())),
+        ("tcp", "tcp://127.0.0.1:*".to_owned()),
+    ];
+    for (name, endpoint) in &endpoints {
+        demo_transport(&ctx, name, endpoint)?;
+    }
+    ctx.term().or_fail("terminating the context")
+}
+
+fn demo_transport(ctx: &Context, name: &str, endpoint: &str) -> Result<(), Failure> {
+    const ROUNDS: u8 = 5;
+    let timeout = Duration::from_secs(5);
+    let binder = peer_socket(ctx)?;
+    binder.set_rcvtimeo(millis(timeout)).or_fail("setting RCVTIMEO")?;
+    binder.bind(endpoint).or_endpoint(endpoint)?;
+    let resolved = binder.last_endpoint().or_fail("reading the bound endpoint")?;
+    let (connecter, to_binder) = connect(ctx, &resolved, timeout)?;
+    println!("{name}: endpoint {resolved}");
+
+    let mut to_connecter = None;
+    let mut times = Vec::new();
+    for round in 0..ROUNDS {
+        let started = Instant::now();
+        let body = format!("ping {round}");
+        connecter
+            .send(Message::with_routing_id(body.clone().into_bytes(), to_binder))
+            .or_fail("sending")?;
+        let request = recv_echo(&binder, u64::from(round), timeout)?;
+        let sender = request.routing_id().ok_or_else(|| {
+            Failure::Check("received a message without a routing id".to_owned())
+        })?;
+        to_connecter.get_or_insert(sender);
+        binder.send(Message::with_routing_id(request.into_bytes(), sender)).or_fail("replying")?;
+        let reply = recv_echo(&connecter, u64::from(round), timeout)?;
+        times.push(started.elapsed());
+        if reply.as_bytes() != body.as_bytes() || reply.routing_id() != Some(to_binder) {
+            return Err(Failure::Check(format!("{name}: round {round} came back altered")));
+        }
+    }
+    let to_connecter = to_connecter.map_or(0, RoutingId::get);
+    println!(
+        "{name}: connecter knows the binder as routing id {}, binder knows the connecter as {}",
+        to_binder.get(),
+        to_connecter
+    );
+    let times: Vec<String> =
+        times.iter().map(|t| format!("{:.1}", t.as_secs_f64() * 1e6)).collect();
+    println!("{name}: round trips (us): {}", times.join(" "));
+    binder.close().or_fail("closing")?;
+    connecter.close().or_fail("closing")
+}

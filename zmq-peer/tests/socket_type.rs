@@ -1,0 +1,129 @@
+//! Socket-type compatibility (PROTOCOL.md §5, §11.1 J): PEER talks only to PEER over ZMTP; a
+//! mismatch closes the connection and the connecter does not retry (its routing id dies);
+//! inproc does no type check at all.
+
+mod support;
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use zmq_peer::{Context, SocketType, errno};
+
+use support::{
+    RawPeer, WAIT, accept_within, assert_errno, msg, peer, wait_host_unreachable,
+};
+
+#[test]
+fn peer_connecting_to_a_server_gets_nothing_through() {
+    let ctx = Context::new();
+    let server = ctx.socket(SocketType::Server).expect("create SERVER");
+    server.set_rcvtimeo(support::WAIT_MS).expect("RCVTIMEO");
+    server.bind("tcp://127.0.0.1:*").expect("bind SERVER");
+    let endpoint = server.last_endpoint().expect("last_endpoint");
+
+    let client = peer(&ctx);
+    let rid = client.connect_peer(&endpoint).expect("connect_peer");
+    client.try_send(msg(b"never delivered", rid)).expect("queued before the handshake");
+
+    // The handshake fails on the socket-type check; the id dies and is not revived.
+    wait_host_unreachable(&client, rid, WAIT);
+    server.set_rcvtimeo(100).expect("RCVTIMEO");
+    assert_errno(server.recv(), errno::EAGAIN, "SERVER received nothing");
+    assert_errno(client.try_send(msg(b"x", rid)), errno::EHOSTUNREACH, "id stays dead");
+}
+
+#[test]
+fn bound_peer_drops_a_dealer() {
+    let ctx = Context::new();
+    let socket = peer(&ctx);
+    socket.bind("tcp://127.0.0.1:*").expect("bind");
+    let endpoint = socket.last_endpoint().expect("last_endpoint");
+
+    let mut raw = RawPeer::connect(&endpoint);
+    // Data the DEALER sends right after its READY must not be delivered.
+    let mut bytes = support::GREETING.to_vec();
+    bytes.extend_from_slice(&support::ready_command("DEALER"));
+    bytes.extend_from_slice(&[0x00, 0x01, b'X']);
+    raw.send_lossy(&bytes);
+    let seen = raw.expect_closed(WAIT);
+    assert!(seen.is_empty() || seen[0] == 0xFF, "only a greeting (and READY) may come back");
+    socket.set_rcvtimeo(100).expect("RCVTIMEO");
+    assert_errno(socket.recv(), errno::EAGAIN, "nothing from the DEALER was delivered");
+}
+
+#[test]
+fn connecting_peer_does_not_retry_after_a_type_mismatch() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("raw listener");
+    let endpoint = format!("tcp://{}", listener.local_addr().expect("addr"));
+    let ctx = Context::new();
+    let socket = peer(&ctx);
+    socket.set_reconnect_ivl(10).expect("RECONNECT_IVL");
+    let rid = socket.connect_peer(&endpoint).expect("connect_peer");
+
+    let stream = accept_within(&listener, WAIT).expect("the PEER connects");
+    let mut raw = RawPeer::from_stream(stream);
+    let mut bytes = support::GREETING.to_vec();
+    bytes.extend_from_slice(&support::ready_command("DEALER"));
+    raw.send_lossy(&bytes);
+    raw.expect_closed(WAIT);
+    wait_host_unreachable(&socket, rid, WAIT);
+    // A protocol error is final: no new connection (RECONNECT_IVL is 10 ms, so 20 intervals).
+    assert!(
+        accept_within(&listener, Duration::from_millis(200)).is_none(),
+        "the PEER reconnected after a socket-type mismatch"
+    );
+}
+
+#[test]
+fn lower_case_socket_type_name_is_not_checked() {
+    // libzmq compares "Socket-Type" case-sensitively; another name is an ordinary property.
+    let ctx = Context::new();
+    let socket = peer(&ctx);
+    socket.bind("tcp://127.0.0.1:*").expect("bind");
+    let endpoint = socket.last_endpoint().expect("last_endpoint");
+    let mut raw = RawPeer::connect(&endpoint);
+    raw.send(&support::GREETING);
+    let mut ready = vec![0x04, 0x19, 0x05];
+    ready.extend_from_slice(b"READY");
+    ready.push(0x0B);
+    ready.extend_from_slice(b"socket-type");
+    ready.extend_from_slice(&[0, 0, 0, 6]);
+    ready.extend_from_slice(b"DEALER");
+    assert_eq!(usize::from(ready[1]), ready.len() - 2);
+    raw.send(&ready);
+    raw.send(&[0x00, 0x01, b'Y']);
+    raw.read_greeting();
+    let got = socket.recv().expect("accepted like libzmq");
+    assert_eq!(got.as_bytes(), b"Y");
+    assert_eq!(got.gets("Socket-Type"), None);
+    assert_eq!(got.gets("socket-type"), Some("DEALER"));
+}
+
+#[test]
+fn inproc_has_no_type_check() {
+    let ctx = Context::new();
+    let server = ctx.socket(SocketType::Server).expect("create SERVER");
+    server.set_rcvtimeo(support::WAIT_MS).expect("RCVTIMEO");
+    server.bind("inproc://server-for-peer").expect("bind");
+    let client = peer(&ctx);
+    let rid = client.connect_peer("inproc://server-for-peer").expect("connect_peer");
+    client.send(msg(b"hi", rid)).expect("send");
+    let got = server.recv().expect("SERVER receives over inproc");
+    assert_eq!(got.as_bytes(), b"hi");
+    let back = got.routing_id().expect("routing id");
+    server.send(msg(b"ho", back)).expect("reply");
+    let reply = client.recv().expect("recv");
+    assert_eq!(reply.as_bytes(), b"ho");
+    assert_eq!(reply.routing_id(), Some(rid));
+}
+
+#[test]
+fn socket_types() {
+    let ctx = Context::new();
+    let socket = peer(&ctx);
+    assert_eq!(socket.socket_type(), SocketType::Peer);
+    assert_eq!(socket.option_int(16).expect("ZMQ_TYPE"), 19);
+    let server = ctx.socket(SocketType::Server).expect("SERVER");
+    assert_eq!(server.socket_type(), SocketType::Server);
+    assert_eq!(server.option_int(16).expect("ZMQ_TYPE"), 12);
+}

@@ -1,0 +1,493 @@
+//! Shared helpers for the zmq-peer integration tests: the transport list, unique endpoints, bounded
+//! waits and a hand-written ZMTP 3.1 peer over a plain `TcpStream`.
+#![allow(
+    dead_code,
+    reason = "every test crate includes this module and uses a different subset of it"
+)]
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use zmq_peer::{Context, Error, Message, RoutingId, Socket, SocketType};
+
+/// Upper bound for every wait in the tests (receive timeouts, polls for a state change).
+pub(crate) const WAIT: Duration = Duration::from_secs(5);
+
+/// `WAIT` in milliseconds, for RCVTIMEO / SNDTIMEO.
+pub(crate) const WAIT_MS: i32 = 5000;
+
+/// The transports every parameterised suite runs over. ws / wss are added here when they exist.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Transport {
+    /// `tcp://127.0.0.1:*`.
+    Tcp,
+    /// `ipc://<tempdir>/x`.
+    IpcPath,
+    /// `ipc://@<unique name>` (Linux abstract namespace).
+    IpcAbstract,
+    /// `inproc://<unique name>`, bound before the connect.
+    InprocBindFirst,
+    /// `inproc://<unique name>`, connected (and the first message queued) before the bind.
+    InprocConnectFirst,
+}
+
+/// Every transport, in the order the suites list them.
+pub(crate) const ALL_TRANSPORTS: &[Transport] = &[
+    Transport::Tcp,
+    Transport::IpcPath,
+    Transport::IpcAbstract,
+    Transport::InprocBindFirst,
+    Transport::InprocConnectFirst,
+];
+
+/// An endpoint to bind, plus whatever must live as long as it (the temp dir of an ipc path).
+#[derive(Debug)]
+pub(crate) struct TestEndpoint {
+    /// The string given to `bind` (may contain a wildcard).
+    pub(crate) bind: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Transport {
+    /// A fresh, unique endpoint for this transport.
+    pub(crate) fn endpoint(self) -> TestEndpoint {
+        match self {
+            Self::Tcp => TestEndpoint { bind: "tcp://127.0.0.1:*".to_owned(), _dir: None },
+            Self::IpcPath => {
+                let dir = tempdir();
+                let bind = format!("ipc://{}/x", dir.path().display());
+                TestEndpoint { bind, _dir: Some(dir) }
+            }
+            Self::IpcAbstract => {
+                TestEndpoint { bind: format!("ipc://@{}", unique_name("zmq-peer-test")), _dir: None }
+            }
+            Self::InprocBindFirst | Self::InprocConnectFirst => {
+                TestEndpoint { bind: format!("inproc://{}", unique_name("peer")), _dir: None }
+            }
+        }
+    }
+
+    /// Whether the connect (and a first send) happens before the bind.
+    pub(crate) fn connect_first(self) -> bool {
+        self == Self::InprocConnectFirst
+    }
+
+    /// Whether messages carry connection metadata (`Socket-Type`, ...): every ZMTP transport.
+    pub(crate) fn has_metadata(self) -> bool {
+        !matches!(self, Self::InprocBindFirst | Self::InprocConnectFirst)
+    }
+
+    /// Whether the connecter reconnects after the connection drops (stream transports).
+    pub(crate) fn reconnects(self) -> bool {
+        matches!(self, Self::Tcp | Self::IpcPath | Self::IpcAbstract)
+    }
+}
+
+/// Generates one `#[test]` per transport, each calling `$runner(transport)`.
+#[allow(unused_macros, reason = "not every test crate runs a per-transport suite")]
+macro_rules! transport_suite {
+    ($runner:path) => {
+        #[test]
+        fn tcp() {
+            $runner($crate::support::Transport::Tcp);
+        }
+        #[test]
+        fn ipc_path() {
+            $runner($crate::support::Transport::IpcPath);
+        }
+        #[test]
+        fn ipc_abstract() {
+            $runner($crate::support::Transport::IpcAbstract);
+        }
+        #[test]
+        fn inproc_bind_first() {
+            $runner($crate::support::Transport::InprocBindFirst);
+        }
+        #[test]
+        fn inproc_connect_first() {
+            $runner($crate::support::Transport::InprocConnectFirst);
+        }
+    };
+}
+#[allow(unused_imports, reason = "not every test crate runs a per-transport suite")]
+pub(crate) use transport_suite;
+
+/// A name no other test (in this or another test process) uses.
+pub(crate) fn unique_name(prefix: &str) -> String {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    format!("{prefix}-{}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed))
+}
+
+/// A new temporary directory (removed when dropped).
+pub(crate) fn tempdir() -> tempfile::TempDir {
+    tempfile::Builder::new().prefix("zpt").tempdir().expect("create a temp dir")
+}
+
+/// `ipc://<dir>/<name>`.
+pub(crate) fn ipc_endpoint(dir: &Path, name: &str) -> String {
+    format!("ipc://{}/{name}", dir.display())
+}
+
+/// A tcp endpoint on 127.0.0.1 nobody listens on (a port the kernel just handed out and released).
+pub(crate) fn unused_tcp_endpoint() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
+    let port = listener.local_addr().expect("local addr").port();
+    format!("tcp://127.0.0.1:{port}")
+}
+
+/// The `host:port` part of a `tcp://host:port` endpoint.
+pub(crate) fn tcp_addr(endpoint: &str) -> &str {
+    endpoint.strip_prefix("tcp://").unwrap_or_else(|| panic!("not a tcp endpoint: {endpoint}"))
+}
+
+/// A PEER socket with bounded send and receive timeouts.
+pub(crate) fn peer(ctx: &Context) -> Socket {
+    let socket = ctx.socket(SocketType::Peer).expect("create a PEER socket");
+    socket.set_rcvtimeo(WAIT_MS).expect("set RCVTIMEO");
+    socket.set_sndtimeo(WAIT_MS).expect("set SNDTIMEO");
+    socket
+}
+
+/// A message with `body`, addressed to `routing_id`.
+pub(crate) fn msg(body: &[u8], routing_id: RoutingId) -> Message {
+    let mut message = Message::from(body);
+    message.set_routing_id(routing_id);
+    message
+}
+
+/// Asserts that `result` failed with `errno`, naming `what` in the failure message.
+#[track_caller]
+pub(crate) fn assert_errno<T: std::fmt::Debug>(result: Result<T, Error>, errno: i32, what: &str) {
+    match result {
+        Ok(value) => panic!("{what}: expected errno {errno}, got Ok({value:?})"),
+        Err(error) => {
+            assert_eq!(error.errno(), errno, "{what}: expected errno {errno}, got {error:?}");
+        }
+    }
+}
+
+/// A bound PEER socket and a second PEER connected to it, with the message exchange done that
+/// tells the binder its id for the connecter.
+#[derive(Debug)]
+pub(crate) struct Pair {
+    /// The socket that bound.
+    pub(crate) binder: Socket,
+    /// The socket that called `connect_peer`.
+    pub(crate) connecter: Socket,
+    /// The binder's resolved endpoint.
+    pub(crate) endpoint: String,
+    /// The connecter's routing id for the binder (returned by `connect_peer`).
+    pub(crate) to_binder: RoutingId,
+    /// The binder's routing id for the connecter (learnt from the first received message).
+    pub(crate) to_connecter: RoutingId,
+    _endpoint: TestEndpoint,
+}
+
+/// Binds and connects two PEER sockets over `transport` (in the order it asks for) and exchanges
+/// one message so that both sides know each other's routing id.
+pub(crate) fn pair(ctx: &Context, transport: Transport) -> Pair {
+    let test_endpoint = transport.endpoint();
+    let binder = peer(ctx);
+    let connecter = peer(ctx);
+    let (endpoint, to_binder) = if transport.connect_first() {
+        let to_binder = connecter.connect_peer(&test_endpoint.bind).expect("connect_peer");
+        connecter.send(msg(b"hello", to_binder)).expect("queue hello before the bind");
+        binder.bind(&test_endpoint.bind).expect("bind");
+        (binder.last_endpoint().expect("last_endpoint"), to_binder)
+    } else {
+        binder.bind(&test_endpoint.bind).expect("bind");
+        let endpoint = binder.last_endpoint().expect("last_endpoint");
+        let to_binder = connecter.connect_peer(&endpoint).expect("connect_peer");
+        connecter.send(msg(b"hello", to_binder)).expect("send hello");
+        (endpoint, to_binder)
+    };
+    let hello = binder.recv().expect("binder receives hello");
+    assert_eq!(hello.as_bytes(), b"hello");
+    let to_connecter = hello.routing_id().expect("received message carries a routing id");
+    Pair { binder, connecter, endpoint, to_binder, to_connecter, _endpoint: test_endpoint }
+}
+
+/// Runs `f` on a helper thread and returns its result, failing the test if it takes longer than
+/// `limit` (a hang is the failure mode being guarded against).
+#[track_caller]
+pub(crate) fn within<T, F>(limit: Duration, what: &str, f: F) -> T
+where
+    T: Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+{
+    let (tx, rx) = mpsc::channel();
+    let handle = thread::spawn(move || {
+        // The receiver may have given up already; nothing to do then.
+        let _ = tx.send(f());
+    });
+    match rx.recv_timeout(limit) {
+        Ok(value) => {
+            handle.join().expect("helper thread");
+            value
+        }
+        Err(mpsc::RecvTimeoutError::Timeout) => panic!("{what} did not finish within {limit:?}"),
+        Err(mpsc::RecvTimeoutError::Disconnected) => {
+            match handle.join() {
+                Err(panic) => std::panic::resume_unwind(panic),
+                Ok(()) => panic!("{what}: helper thread ended without a result"),
+            }
+        }
+    }
+}
+
+/// Polls `condition` every few milliseconds until it holds, failing the test after `limit`.
+#[track_caller]
+pub(crate) fn wait_until(limit: Duration, what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !condition() {
+        assert!(Instant::now() < deadline, "{what}: not reached within {limit:?}");
+        thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Keeps sending small messages to `routing_id` until the socket answers `EHOSTUNREACH`
+/// (`EAGAIN` is tolerated meanwhile: the pipe may still be shutting down). Receives pending
+/// messages with `try_recv` between attempts, as libzmq needs the receive path to run, and
+/// returns them.
+#[track_caller]
+pub(crate) fn wait_host_unreachable(
+    socket: &Socket,
+    routing_id: RoutingId,
+    limit: Duration,
+) -> Vec<Message> {
+    let ehostunreach = zmq_peer::errno::EHOSTUNREACH;
+    let eagain = zmq_peer::errno::EAGAIN;
+    let deadline = Instant::now() + limit;
+    let mut drained = Vec::new();
+    loop {
+        match socket.try_send(msg(b"probe", routing_id)) {
+            Err(error) if error.errno() == ehostunreach => return drained,
+            Err(error) if error.errno() == eagain => {}
+            Ok(()) => {}
+            Err(error) => panic!("sending to a dead peer: unexpected error {error:?}"),
+        }
+        while let Ok(message) = socket.try_recv() {
+            drained.push(message);
+        }
+        assert!(Instant::now() < deadline, "routing id {routing_id:?} still reachable after {limit:?}");
+        thread::sleep(Duration::from_millis(10));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A hand-written ZMTP 3.1 peer (PROTOCOL.md §1.1, §2, §3.2).
+
+/// The 64-octet greeting of a libzmq PEER with the NULL mechanism (PROTOCOL.md §1.1).
+pub(crate) const GREETING: [u8; 64] = {
+    let mut g = [0_u8; 64];
+    g[0] = 0xFF;
+    g[8] = 0x01;
+    g[9] = 0x7F;
+    g[10] = 0x03;
+    g[11] = 0x01;
+    g[12] = b'N';
+    g[13] = b'U';
+    g[14] = b'L';
+    g[15] = b'L';
+    g
+};
+
+/// The 28-octet READY command of a libzmq PEER (PROTOCOL.md §3.2).
+pub(crate) const PEER_READY: [u8; 28] = [
+    0x04, 0x1A, 0x05, b'R', b'E', b'A', b'D', b'Y', 0x0B, b'S', b'o', b'c', b'k', b'e', b't', b'-',
+    b'T', b'y', b'p', b'e', 0x00, 0x00, 0x00, 0x04, b'P', b'E', b'E', b'R',
+];
+
+/// A READY command announcing `socket_type` (short frame; `socket_type` is at most 200 octets).
+pub(crate) fn ready_command(socket_type: &str) -> Vec<u8> {
+    let mut body = vec![0x05];
+    body.extend_from_slice(b"READY");
+    body.push(0x0B);
+    body.extend_from_slice(b"Socket-Type");
+    let len = u32::try_from(socket_type.len()).expect("short socket type");
+    body.extend_from_slice(&len.to_be_bytes());
+    body.extend_from_slice(socket_type.as_bytes());
+    let mut frame = vec![0x04, u8::try_from(body.len()).expect("short READY body")];
+    frame.extend_from_slice(&body);
+    frame
+}
+
+/// One ZMTP frame as read from the wire.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct RawFrame {
+    /// The flags octet.
+    pub(crate) flags: u8,
+    /// The body.
+    pub(crate) body: Vec<u8>,
+}
+
+impl RawFrame {
+    /// Whether the COMMAND flag is set.
+    pub(crate) fn is_command(&self) -> bool {
+        self.flags & 0x04 != 0
+    }
+}
+
+/// A raw TCP connection speaking ZMTP by hand.
+#[derive(Debug)]
+pub(crate) struct RawPeer {
+    /// The connection.
+    pub(crate) stream: TcpStream,
+}
+
+impl RawPeer {
+    /// Connects to a `tcp://host:port` endpoint.
+    pub(crate) fn connect(endpoint: &str) -> Self {
+        let stream = TcpStream::connect(tcp_addr(endpoint)).expect("raw tcp connect");
+        Self::from_stream(stream)
+    }
+
+    /// Wraps an accepted or connected stream (sets a read timeout of `WAIT`).
+    pub(crate) fn from_stream(stream: TcpStream) -> Self {
+        stream.set_nodelay(true).expect("TCP_NODELAY");
+        stream.set_read_timeout(Some(WAIT)).expect("read timeout");
+        stream.set_write_timeout(Some(WAIT)).expect("write timeout");
+        Self { stream }
+    }
+
+    /// Writes `bytes` completely.
+    pub(crate) fn send(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).expect("raw write");
+    }
+
+    /// Writes `bytes`, ignoring errors (for peers the other side may already have dropped).
+    pub(crate) fn send_lossy(&mut self, bytes: &[u8]) {
+        let _ = self.stream.write_all(bytes);
+    }
+
+    /// Reads exactly `n` octets (fails the test after `WAIT`).
+    pub(crate) fn read_exact(&mut self, n: usize) -> Vec<u8> {
+        let mut buf = vec![0; n];
+        self.stream.read_exact(&mut buf).expect("raw read");
+        buf
+    }
+
+    /// Reads the other side's 64-octet greeting and checks the parts every ZMTP 3 greeting has.
+    pub(crate) fn read_greeting(&mut self) -> Vec<u8> {
+        let greeting = self.read_exact(64);
+        assert_eq!(greeting[0], 0xFF, "signature octet 0");
+        assert_eq!(greeting[9] & 0x01, 0x01, "signature octet 9 bit 0");
+        assert_eq!(greeting[10], 0x03, "major version");
+        assert_eq!(&greeting[12..32], &GREETING[12..32], "mechanism NULL");
+        greeting
+    }
+
+    /// Reads one frame (short or long form).
+    pub(crate) fn read_frame(&mut self) -> RawFrame {
+        let head = self.read_exact(2);
+        let flags = head[0];
+        let size = if flags & 0x02 != 0 {
+            let mut size = [0_u8; 8];
+            size[0] = head[1];
+            size[1..].copy_from_slice(&self.read_exact(7));
+            usize::try_from(u64::from_be_bytes(size)).expect("frame size fits usize")
+        } else {
+            usize::from(head[1])
+        };
+        let body = self.read_exact(size);
+        RawFrame { flags, body }
+    }
+
+    /// Sends greeting and a READY announcing `socket_type`, then reads the other side's greeting
+    /// and READY (which must announce PEER). Returns the greeting and READY frame received.
+    pub(crate) fn handshake(&mut self, socket_type: &str) -> (Vec<u8>, RawFrame) {
+        self.send(&GREETING);
+        self.send(&ready_command(socket_type));
+        let greeting = self.read_greeting();
+        let ready = self.read_frame();
+        assert!(ready.is_command(), "first frame after the greeting is a command: {ready:?}");
+        assert!(ready.body.starts_with(b"\x05READY"), "READY expected, got {ready:?}");
+        (greeting, ready)
+    }
+
+    /// Reads until the other side closes the connection (EOF or reset), failing the test if that
+    /// does not happen within `limit`. Returns every octet read before the close.
+    pub(crate) fn expect_closed(&mut self, limit: Duration) -> Vec<u8> {
+        self.stream.set_read_timeout(Some(Duration::from_millis(50))).expect("read timeout");
+        let deadline = Instant::now() + limit;
+        let mut seen = Vec::new();
+        let mut buf = [0_u8; 4096];
+        loop {
+            match self.stream.read(&mut buf) {
+                Ok(0) => return seen,
+                Ok(n) => seen.extend_from_slice(&buf[..n]),
+                Err(error)
+                    if matches!(
+                        error.kind(),
+                        ErrorKind::ConnectionReset
+                            | ErrorKind::ConnectionAborted
+                            | ErrorKind::BrokenPipe
+                    ) =>
+                {
+                    return seen;
+                }
+                Err(error)
+                    if matches!(
+                        error.kind(),
+                        ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
+                    ) => {}
+                Err(error) => panic!("raw read: {error}"),
+            }
+            assert!(
+                Instant::now() < deadline,
+                "connection still open after {limit:?} (read {} octets)",
+                seen.len()
+            );
+        }
+    }
+}
+
+/// Splits a captured byte stream into ZMTP frames (a trailing partial frame is ignored).
+pub(crate) fn parse_frames(mut bytes: &[u8]) -> Vec<RawFrame> {
+    let mut frames = Vec::new();
+    while bytes.len() >= 2 {
+        let flags = bytes[0];
+        let (size, header) = if flags & 0x02 != 0 {
+            if bytes.len() < 9 {
+                break;
+            }
+            let mut size = [0_u8; 8];
+            size.copy_from_slice(&bytes[1..9]);
+            (usize::try_from(u64::from_be_bytes(size)).expect("size fits usize"), 9)
+        } else {
+            (usize::from(bytes[1]), 2)
+        };
+        if bytes.len() < header + size {
+            break;
+        }
+        frames.push(RawFrame { flags, body: bytes[header..header + size].to_vec() });
+        bytes = &bytes[header + size..];
+    }
+    frames
+}
+
+/// Accepts one connection on a non-blocking-polled `listener` within `limit`, or `None`.
+pub(crate) fn accept_within(listener: &TcpListener, limit: Duration) -> Option<TcpStream> {
+    listener.set_nonblocking(true).expect("nonblocking listener");
+    let deadline = Instant::now() + limit;
+    loop {
+        match listener.accept() {
+            Ok((stream, _)) => {
+                stream.set_nonblocking(false).expect("blocking stream");
+                return Some(stream);
+            }
+            Err(error) if error.kind() == ErrorKind::WouldBlock => {
+                if Instant::now() >= deadline {
+                    return None;
+                }
+                thread::sleep(Duration::from_millis(5));
+            }
+            Err(error) => panic!("accept: {error}"),
+        }
+    }
+}

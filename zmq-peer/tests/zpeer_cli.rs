@@ -1,0 +1,309 @@
+//! The `zpeer` binary end to end: echo + ping, throughput pair, latency, demo, error exits.
+
+mod support;
+
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use zmq_peer::Context;
+
+use support::{msg, peer};
+
+const ZPEER: &str = env!("CARGO_BIN_EXE_zpeer");
+const PROCESS_WAIT: Duration = Duration::from_secs(30);
+
+/// A running `zpeer` whose first stdout line (the resolved endpoint) has been read.
+struct Server {
+    child: Child,
+    endpoint: String,
+    rest: mpsc::Receiver<String>,
+}
+
+impl Server {
+    fn start(args: &[&str]) -> Self {
+        let mut child = Command::new(ZPEER)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn zpeer");
+        let stdout = child.stdout.take().expect("stdout");
+        let lines = spawn_line_reader(stdout);
+        let Ok(endpoint) = lines.recv_timeout(PROCESS_WAIT) else {
+            let _ = child.kill();
+            let output = child.wait_with_output().expect("output");
+            panic!("zpeer {args:?} printed no endpoint; stderr: {}", stderr_of(&output.stderr));
+        };
+        Self { child, endpoint, rest: lines }
+    }
+
+    /// Waits for the process to exit (killing it after `PROCESS_WAIT`) and returns its status
+    /// and the remaining stdout lines.
+    fn finish(mut self) -> (ExitStatus, Vec<String>) {
+        let status = wait_bounded(&mut self.child);
+        let lines = self.rest.iter().collect();
+        (status, lines)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn spawn_line_reader(stdout: ChildStdout) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+fn wait_bounded(child: &mut Child) -> ExitStatus {
+    let deadline = Instant::now() + PROCESS_WAIT;
+    loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            return status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let mut stderr = String::new();
+            if let Some(mut pipe) = child.stderr.take() {
+                let _ = pipe.read_to_string(&mut stderr);
+            }
+            panic!("zpeer did not exit within {PROCESS_WAIT:?}; stderr: {stderr}");
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Runs `zpeer args` to completion (bounded) and returns status, stdout and stderr.
+fn run(args: &[&str]) -> (ExitStatus, String, String) {
+    let mut child = Command::new(ZPEER)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn zpeer");
+    let mut stdout_pipe = child.stdout.take().expect("stdout");
+    let mut stderr_pipe = child.stderr.take().expect("stderr");
+    let out = thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stdout_pipe.read_to_string(&mut s);
+        s
+    });
+    let err = thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stderr_pipe.read_to_string(&mut s);
+        s
+    });
+    let status = wait_bounded(&mut child);
+    (status, out.join().expect("stdout reader"), err.join().expect("stderr reader"))
+}
+
+fn stderr_of(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn echo_and_ping_over_tcp() {
+    let server = Server::start(&["echo", "tcp://127.0.0.1:*", "--count", "5"]);
+    assert!(server.endpoint.starts_with("tcp://127.0.0.1:"), "endpoint {}", server.endpoint);
+    let (status, stdout, stderr) =
+        run(&["ping", &server.endpoint, "--count", "5", "--size", "1000"]);
+    assert!(status.success(), "ping failed: {stderr}");
+    assert_eq!(stdout.trim(), "ok 5");
+    let (status, _) = server.finish();
+    assert!(status.success(), "echo exits after --count messages");
+}
+
+#[test]
+fn echo_and_ping_over_ipc() {
+    let dir = support::tempdir();
+    let endpoint = support::ipc_endpoint(dir.path(), "echo");
+    let server = Server::start(&["echo", &endpoint, "--count", "3"]);
+    assert_eq!(server.endpoint, endpoint);
+    let (status, stdout, stderr) = run(&["ping", &endpoint, "--count", "3", "--size", "0"]);
+    assert!(status.success(), "ping failed: {stderr}");
+    assert_eq!(stdout.trim(), "ok 3");
+    assert!(server.finish().0.success());
+}
+
+#[test]
+fn ping_defaults_to_one_message() {
+    let server = Server::start(&["echo", "tcp://127.0.0.1:*", "--count", "1"]);
+    let (status, stdout, stderr) = run(&["ping", &server.endpoint]);
+    assert!(status.success(), "ping failed: {stderr}");
+    assert_eq!(stdout.trim(), "ok 1");
+    assert!(server.finish().0.success());
+}
+
+#[test]
+fn ping_echo_is_checked_byte_for_byte() {
+    // A fake echo that flips one octet: ping must notice and fail with status 1.
+    let ctx = Context::new();
+    let fake = peer(&ctx);
+    fake.bind("tcp://127.0.0.1:*").expect("bind");
+    let endpoint = fake.last_endpoint().expect("last_endpoint");
+    let responder = thread::spawn(move || {
+        let got = fake.recv().expect("recv");
+        let mut body = got.as_bytes().to_vec();
+        body[10] ^= 0xFF;
+        fake.send(msg(&body, got.routing_id().expect("id"))).expect("send altered echo");
+        fake
+    });
+    let (status, stdout, stderr) = run(&["ping", &endpoint, "--size", "64", "--timeout", "10"]);
+    assert_eq!(status.code(), Some(1), "stdout {stdout:?} stderr {stderr:?}");
+    assert!(stderr.starts_with("zpeer: "), "stderr {stderr:?}");
+    assert!(!stdout.contains("ok"));
+    drop(responder.join().expect("responder"));
+}
+
+#[test]
+fn ping_times_out_without_echo() {
+    let endpoint = support::unused_tcp_endpoint();
+    let started = Instant::now();
+    let (status, _, stderr) = run(&["ping", &endpoint, "--timeout", "0.3"]);
+    assert_eq!(status.code(), Some(1), "stderr {stderr:?}");
+    assert!(stderr.starts_with("zpeer: "), "stderr {stderr:?}");
+    assert!(started.elapsed() >= Duration::from_millis(250));
+}
+
+#[test]
+fn bad_endpoints_exit_with_status_2() {
+    for (args, errno) in [
+        (vec!["ping", "foo://x"], zmq_peer::errno::EPROTONOSUPPORT),
+        (vec!["ping", "tcp://127.0.0.1"], zmq_peer::errno::EINVAL),
+        (vec!["echo", "udp://127.0.0.1:5555"], zmq_peer::errno::ENOCOMPATPROTO),
+        (vec!["thr-send", "tcp://*:5555", "--count", "1", "--size", "1"], zmq_peer::errno::EINVAL),
+    ] {
+        let (status, stdout, stderr) = run(&args);
+        assert_eq!(status.code(), Some(2), "{args:?}: stderr {stderr:?}");
+        let endpoint = args[1];
+        let line = stderr.lines().next().unwrap_or_default();
+        assert!(line.starts_with(&format!("zpeer: {endpoint}: ")), "{args:?}: stderr {stderr:?}");
+        assert!(line.ends_with(&format!(" (errno {errno})")), "{args:?}: stderr {stderr:?}");
+        assert!(stdout.is_empty(), "{args:?}: stdout {stdout:?}");
+    }
+}
+
+#[test]
+fn address_in_use_is_an_endpoint_error() {
+    let ctx = Context::new();
+    let holder = peer(&ctx);
+    holder.bind("tcp://127.0.0.1:*").expect("bind");
+    let endpoint = holder.last_endpoint().expect("last_endpoint");
+    let (status, _, stderr) = run(&["echo", &endpoint]);
+    assert_eq!(status.code(), Some(2), "stderr {stderr:?}");
+    assert!(stderr.contains(&format!("(errno {})", zmq_peer::errno::EADDRINUSE)), "{stderr:?}");
+}
+
+#[test]
+fn usage_errors() {
+    let (status, _, stderr) = run(&[]);
+    assert_eq!(status.code(), Some(2), "{stderr:?}");
+    let (status, _, _) = run(&["frobnicate"]);
+    assert_eq!(status.code(), Some(2));
+    let (status, _, _) = run(&["ping"]);
+    assert_eq!(status.code(), Some(2));
+    let (status, _, _) = run(&["ping", "tcp://127.0.0.1:1", "--count", "many"]);
+    assert_eq!(status.code(), Some(2));
+    let (status, _, _) = run(&["thr-recv", "tcp://127.0.0.1:*", "--size", "8"]);
+    assert_eq!(status.code(), Some(2), "--count is required");
+    let (status, stdout, _) = run(&["--help"]);
+    assert!(status.success());
+    assert!(stdout.contains("thr-recv"));
+}
+
+#[test]
+fn throughput_pair() {
+    let server = Server::start(&["thr-recv", "tcp://127.0.0.1:*", "--count", "20000", "--size", "100"]);
+    let (status, _, stderr) =
+        run(&["thr-send", &server.endpoint, "--count", "20000", "--size", "100"]);
+    assert!(status.success(), "thr-send failed: {stderr}");
+    let (status, lines) = server.finish();
+    assert!(status.success(), "thr-recv failed");
+    let line = lines.first().expect("thr-recv result line");
+    let fields = fields(line, "thr");
+    assert_eq!(fields[0], ("size".to_owned(), "100".to_owned()));
+    assert_eq!(fields[1], ("count".to_owned(), "20000".to_owned()));
+    assert_eq!(fields[2].0, "msgs_per_s");
+    assert!(fields[2].1.parse::<f64>().expect("number") > 0.0);
+    assert_eq!(fields[3].0, "mb_per_s");
+    assert!(fields[3].1.parse::<f64>().expect("number") > 0.0);
+}
+
+#[test]
+fn thr_send_before_the_receiver_exists_still_delivers() {
+    // thr-send must not lose queued messages when it exits: it waits (LINGER -1) for delivery.
+    let endpoint = support::unused_tcp_endpoint();
+    let sender = thread::spawn({
+        let endpoint = endpoint.clone();
+        move || run(&["thr-send", &endpoint, "--count", "500", "--size", "10"])
+    });
+    let ctx = Context::new();
+    let receiver = peer(&ctx);
+    receiver.bind(&endpoint).expect("bind");
+    for i in 0..500 {
+        let got = receiver.recv().unwrap_or_else(|e| panic!("message {i}: {e:?}"));
+        assert_eq!(got.len(), 10);
+    }
+    let (status, _, stderr) = sender.join().expect("sender");
+    assert!(status.success(), "thr-send failed: {stderr}");
+}
+
+#[test]
+fn latency_against_echo() {
+    let server = Server::start(&["echo", "tcp://127.0.0.1:*", "--count", "50"]);
+    let (status, stdout, stderr) =
+        run(&["lat", &server.endpoint, "--count", "50", "--size", "32"]);
+    assert!(status.success(), "lat failed: {stderr}");
+    let fields = fields(stdout.trim(), "lat");
+    let names: Vec<&str> = fields.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(names, ["size", "count", "avg_us", "p50_us", "p99_us"]);
+    assert_eq!(fields[0].1, "32");
+    assert_eq!(fields[1].1, "50");
+    let p50: f64 = fields[3].1.parse().expect("p50");
+    let p99: f64 = fields[4].1.parse().expect("p99");
+    assert!(p50 > 0.0 && p50 <= p99);
+    assert!(server.finish().0.success());
+}
+
+#[test]
+fn demo_runs_every_transport() {
+    let (status, stdout, stderr) = run(&["demo"]);
+    assert!(status.success(), "demo failed: {stderr}");
+    for transport in ["inproc", "ipc", "tcp"] {
+        assert!(
+            stdout.lines().any(|l| l.starts_with(&format!("{transport}: endpoint {transport}://"))),
+            "no endpoint line for {transport}: {stdout}"
+        );
+        assert!(
+            stdout.lines().any(|l| l.starts_with(&format!("{transport}: round trips (us): "))),
+            "no round trips for {transport}: {stdout}"
+        );
+    }
+    assert!(stdout.contains("tcp: endpoint tcp://127.0.0.1:"), "resolved tcp port: {stdout}");
+}
+
+/// Splits `prefix k=v k=v ...` into its key/value pairs.
+fn fields(line: &str, prefix: &str) -> Vec<(String, String)> {
+    let mut words = line.split_whitespace();
+    assert_eq!(words.next(), Some(prefix), "line {line:?}");
+    words
+        .map(|word| {
+            let (k, v) = word.split_once('=').unwrap_or_else(|| panic!("{word:?} in {line:?}"));
+            (k.to_owned(), v.to_owned())
+        })
+        .collect()
+}

@@ -1,0 +1,1121 @@
+//! The socket core: routing table, fair-queued receive, HWM-blocking send, endpoints, close.
+//!
+//! A [`Socket`] is a cheap handle to an `Arc<SocketCore>`; every method may be called from any
+//! thread at once. There is no socket-wide lock on the message paths:
+//!
+//! - **send** looks the routing id up in a read-mostly table (`RwLock<HashMap>`), clones the
+//!   pipe's sender out of it and pushes the body (never copied). The pipe wakes the I/O thread
+//!   only when it was idle. A full pipe blocks the caller on a condvar that the pipe's waker
+//!   signals only when somebody waits.
+//! - **recv** pops a pipe id off a ready ring (pipes that went idle → busy push themselves
+//!   through their waker), takes one message and re-queues the pipe: round-robin fair
+//!   queueing. Receivers sleep only when nothing is ready; wakers notify only if one sleeps.
+//!
+//! Lock order (outer → inner): control, ids, routes, recv. The inproc registry and the
+//! context's locks come before all of them; wakers take only `recv`, `send_lock` or
+//! `pollers`, and never while holding another.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+
+use parking_lot::{Condvar, Mutex, RwLock};
+use zmq_transport::{Endpoint, Host, PipeReceiver, PipeSender, Scheme, TrySendError, Wake, pipe};
+
+use crate::rt_shim::{Acceptor, ConnectionEvents, Connecter, DisconnectReason, Link, Listener};
+use zmtp_codec::PeerInfo;
+
+use crate::context::ContextCore;
+use crate::message::{Message, Properties, RoutingId};
+use crate::options::{Options, number};
+use crate::poller::{PollEvents, PollSignal};
+use crate::{Error, SocketType};
+
+/// A thread-safe socket handle (PEER, SERVER or CLIENT). Clones share one socket.
+///
+/// Dropping the last clone closes the socket (honouring LINGER), like `zmq_close`.
+#[derive(Clone, Debug)]
+pub struct Socket {
+    handle: Arc<Handle>,
+}
+
+/// Closes the socket when the last user handle goes away. Wakers and acceptors hold only
+/// weak references, so this runs on a user thread.
+#[derive(Debug)]
+struct Handle {
+    core: Arc<SocketCore>,
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        self.core.close_quietly();
+    }
+}
+
+impl Socket {
+    pub(crate) fn from_core(core: Arc<SocketCore>) -> Self {
+        Self { handle: Arc::new(Handle { core }) }
+    }
+
+    pub(crate) fn core(&self) -> &Arc<SocketCore> {
+        &self.handle.core
+    }
+
+    /// The socket's type.
+    #[must_use]
+    pub fn socket_type(&self) -> SocketType {
+        self.core().kind
+    }
+
+    /// Accepts connections on `endpoint` (`tcp://127.0.0.1:*`, `ipc://*`, `inproc://name`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidEndpoint`], [`Error::UnsupportedTransport`],
+    /// [`Error::IncompatibleTransport`], [`Error::AddrInUse`], [`Error::AddrNotAvailable`],
+    /// [`Error::NameTooLong`], [`Error::NoIoThread`], [`Error::ContextTerminated`],
+    /// [`Error::SocketClosed`], [`Error::Io`].
+    pub fn bind(&self, endpoint: &str) -> Result<(), Error> {
+        self.core().bind(endpoint)
+    }
+
+    /// Stops accepting on an endpoint given to [`Socket::bind`] (as given or as resolved).
+    /// Connections already accepted stay up.
+    ///
+    /// # Errors
+    /// [`Error::EndpointNotFound`] if the socket has not bound it; [`Error::SocketClosed`],
+    /// [`Error::ContextTerminated`].
+    pub fn unbind(&self, endpoint: &str) -> Result<(), Error> {
+        self.core().unbind(endpoint)
+    }
+
+    /// Connects to `endpoint` in the background (reconnecting per RECONNECT_IVL).
+    ///
+    /// # Errors
+    /// As [`Socket::connect_peer`], except that any socket type may connect and IMMEDIATE is
+    /// ignored.
+    pub fn connect(&self, endpoint: &str) -> Result<(), Error> {
+        self.core().connect(endpoint, false).map(|_| ())
+    }
+
+    /// Connects to `endpoint` and returns the routing id of the new connection at once: the id
+    /// is valid before the transport has connected, and messages sent to it queue up to
+    /// SNDHWM. PEER sockets only.
+    ///
+    /// # Errors
+    /// [`Error::NotSupported`] on a non-PEER socket; [`Error::ImmediateSet`] with
+    /// IMMEDIATE=1; [`Error::InvalidEndpoint`], [`Error::UnsupportedTransport`],
+    /// [`Error::IncompatibleTransport`] (`udp://`, `pgm://`...), [`Error::NameTooLong`] for a
+    /// bad endpoint; [`Error::NoIoThread`] for a non-inproc endpoint on a context without I/O
+    /// threads; [`Error::ContextTerminated`], [`Error::SocketClosed`].
+    pub fn connect_peer(&self, endpoint: &str) -> Result<RoutingId, Error> {
+        let id = self.core().connect(endpoint, true)?;
+        // Invariant: attach never hands out 0.
+        RoutingId::new(id).ok_or(Error::HostUnreachable)
+    }
+
+    /// Tears down every connection made from `endpoint` (the string given to connect);
+    /// their routing ids become unknown and queued outbound messages get LINGER to flush.
+    ///
+    /// # Errors
+    /// [`Error::EndpointNotFound`] if nothing was connected to it; [`Error::SocketClosed`],
+    /// [`Error::ContextTerminated`].
+    pub fn disconnect(&self, endpoint: &str) -> Result<(), Error> {
+        self.core().disconnect(endpoint)
+    }
+
+    /// The endpoint of the last successful bind (resolved) or connect (as given).
+    ///
+    /// # Errors
+    /// [`Error::SocketClosed`], [`Error::ContextTerminated`].
+    pub fn last_endpoint(&self) -> Result<String, Error> {
+        let core = self.core();
+        core.check_usable()?;
+        Ok(core.control.lock().last_endpoint.clone())
+    }
+
+    /// Sends `msg` to the peer named by its routing id (PEER/SERVER) or to the next peer in
+    /// turn (CLIENT), blocking while the pipe is full, up to SNDTIMEO.
+    ///
+    /// # Errors
+    /// [`Error::HostUnreachable`] for a missing, unknown or gone routing id;
+    /// [`Error::WouldBlock`] when SNDTIMEO expires; [`Error::ContextTerminated`],
+    /// [`Error::SocketClosed`].
+    pub fn send(&self, msg: Message) -> Result<(), Error> {
+        self.core().send(msg, false)
+    }
+
+    /// Like [`Socket::send`] but never blocks (`ZMQ_DONTWAIT`).
+    ///
+    /// # Errors
+    /// [`Error::WouldBlock`] when the pipe is full; otherwise as [`Socket::send`].
+    pub fn try_send(&self, msg: Message) -> Result<(), Error> {
+        self.core().send(msg, true)
+    }
+
+    /// A `ZMQ_SNDMORE` send: PEER, SERVER and CLIENT do not allow multipart messages.
+    ///
+    /// # Errors
+    /// Always [`Error::InvalidArgument`] on these socket types (after the closed/terminated
+    /// checks).
+    pub fn send_more(&self, msg: Message) -> Result<(), Error> {
+        drop(msg);
+        self.core().check_usable()?;
+        Err(Error::InvalidArgument("multipart messages are not allowed on this socket type".into()))
+    }
+
+    /// Receives the next message (fair-queued across peers), blocking up to RCVTIMEO.
+    ///
+    /// # Errors
+    /// [`Error::WouldBlock`] when RCVTIMEO expires; [`Error::ContextTerminated`],
+    /// [`Error::SocketClosed`].
+    pub fn recv(&self) -> Result<Message, Error> {
+        self.core().recv(false)
+    }
+
+    /// Like [`Socket::recv`] but never blocks (`ZMQ_DONTWAIT`).
+    ///
+    /// # Errors
+    /// [`Error::WouldBlock`] when nothing is waiting; otherwise as [`Socket::recv`].
+    pub fn try_recv(&self) -> Result<Message, Error> {
+        self.core().recv(true)
+    }
+
+    /// Closes the socket for every clone: listeners stop, connecters stop reconnecting, queued
+    /// outbound messages get LINGER to flush, blocked calls wake with [`Error::SocketClosed`].
+    ///
+    /// # Errors
+    /// [`Error::SocketClosed`] if it was already closed.
+    pub fn close(&self) -> Result<(), Error> {
+        if self.core().close_quietly() { Ok(()) } else { Err(Error::SocketClosed) }
+    }
+
+    /// Sets an integer option by libzmq number.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for an unknown or read-only option or a bad value;
+    /// [`Error::SocketClosed`], [`Error::ContextTerminated`].
+    pub fn set_option_int(&self, option: i32, value: i32) -> Result<(), Error> {
+        self.core().check_usable()?;
+        self.core().options.write().set_int(option, value)
+    }
+
+    /// Reads an integer option by libzmq number, including the read-only `ZMQ_TYPE` (16),
+    /// `ZMQ_RCVMORE` (13, always 0), `ZMQ_EVENTS` (15) and `ZMQ_THREAD_SAFE` (81, 1).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for unknown options and for `ZMQ_FD` (14): thread-safe
+    /// sockets have no signalling fd; [`Error::SocketClosed`], [`Error::ContextTerminated`].
+    pub fn option_int(&self, option: i32) -> Result<i32, Error> {
+        let core = self.core();
+        core.check_usable()?;
+        match option {
+            number::TYPE => Ok(core.kind.number()),
+            number::RCVMORE => Ok(0),
+            number::THREAD_SAFE => Ok(1),
+            number::EVENTS => Ok(i32::from(core.events().bits())),
+            number::FD => Err(Error::InvalidArgument("thread-safe sockets have no ZMQ_FD".into())),
+            _ => core.options.read().int(option),
+        }
+    }
+
+    /// Sets a 64-bit option (`ZMQ_MAXMSGSIZE`, `ZMQ_AFFINITY`) or any integer option.
+    ///
+    /// # Errors
+    /// As [`Socket::set_option_int`].
+    pub fn set_option_i64(&self, option: i32, value: i64) -> Result<(), Error> {
+        self.core().check_usable()?;
+        self.core().options.write().set_i64(option, value)
+    }
+
+    /// Reads a 64-bit option (`ZMQ_MAXMSGSIZE`, `ZMQ_AFFINITY`) or any integer option.
+    ///
+    /// # Errors
+    /// As [`Socket::option_int`].
+    pub fn option_i64(&self, option: i32) -> Result<i64, Error> {
+        match option {
+            number::MAXMSGSIZE | number::AFFINITY => {
+                self.core().check_usable()?;
+                self.core().options.read().i64(option)
+            }
+            _ => self.option_int(option).map(i64::from),
+        }
+    }
+
+    /// Sets a binary option (`ZMQ_ROUTING_ID`, `ZMQ_PLAIN_USERNAME`, `ZMQ_PLAIN_PASSWORD`,
+    /// `ZMQ_METADATA`).
+    ///
+    /// # Errors
+    /// As [`Socket::set_option_int`].
+    pub fn set_option_bytes(&self, option: i32, value: &[u8]) -> Result<(), Error> {
+        self.core().check_usable()?;
+        self.core().options.write().set_bytes(option, value)
+    }
+
+    /// Reads a binary option (`ZMQ_ROUTING_ID`, ..., and `ZMQ_LAST_ENDPOINT` as UTF-8).
+    ///
+    /// # Errors
+    /// As [`Socket::option_int`].
+    pub fn option_bytes(&self, option: i32) -> Result<bytes::Bytes, Error> {
+        if option == number::LAST_ENDPOINT {
+            return self.last_endpoint().map(bytes::Bytes::from);
+        }
+        self.core().check_usable()?;
+        self.core().options.read().bytes(option)
+    }
+
+    /// A snapshot of all options.
+    #[must_use]
+    pub fn options(&self) -> Options {
+        self.core().options()
+    }
+
+    /// `POLLIN` if a message is waiting; `POLLOUT` always for PEER/SERVER (per-peer
+    /// writability cannot be expressed, as in libzmq), and for CLIENT when a pipe has room.
+    #[must_use]
+    pub fn events(&self) -> PollEvents {
+        self.core().events()
+    }
+
+    /// Whether the socket has been closed.
+    #[must_use]
+    pub fn is_closed(&self) -> bool {
+        self.core().is_closed()
+    }
+
+    /// Whether two handles refer to the same socket.
+    #[must_use]
+    pub fn same_socket(&self, other: &Self) -> bool {
+        Arc::ptr_eq(self.core(), other.core())
+    }
+}
+
+/// The shared state of one socket.
+pub(crate) struct SocketCore {
+    kind: SocketType,
+    serial: u64,
+    ctx: Arc<ContextCore>,
+    weak: Weak<Self>,
+    options: RwLock<Options>,
+    control: Mutex<Control>,
+    /// Next routing id candidate (libzmq: a random start, then +1, skipping 0).
+    next_id: Mutex<u32>,
+    routes: RwLock<HashMap<u32, Route>>,
+    recv: Mutex<RecvState>,
+    recv_cv: Condvar,
+    /// Bumped by every send-side wake-up; see [`SocketCore::wait_for_room`].
+    send_epoch: AtomicU64,
+    send_waiters: AtomicUsize,
+    send_lock: Mutex<()>,
+    send_cv: Condvar,
+    /// Round-robin cursor of CLIENT sends.
+    next_out: AtomicUsize,
+    closed: AtomicBool,
+    pollers: Mutex<Vec<Arc<PollSignal>>>,
+    has_pollers: AtomicBool,
+}
+
+impl std::fmt::Debug for SocketCore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SocketCore")
+            .field("kind", &self.kind)
+            .field("serial", &self.serial)
+            .field("closed", &self.closed.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+/// Endpoints and other rarely touched state, under the socket's control lock.
+#[derive(Debug, Default)]
+struct Control {
+    last_endpoint: String,
+    bound: Vec<Bound>,
+    connections: Vec<Connection>,
+}
+
+#[derive(Debug)]
+struct Bound {
+    given: String,
+    resolved: String,
+    /// `None` for inproc names (they live in the context's registry).
+    listener: Option<Listener>,
+}
+
+#[derive(Debug)]
+struct Connection {
+    endpoint: String,
+    routing_id: u32,
+    /// `None` for inproc.
+    connecter: Option<Connecter>,
+}
+
+/// One peer's outbound pipe.
+#[derive(Debug)]
+struct Route {
+    sender: PipeSender,
+}
+
+/// Inbound pipes and the ring of those that may hold messages.
+#[derive(Debug, Default)]
+struct RecvState {
+    pipes: HashMap<u32, InPipe>,
+    ready: VecDeque<u32>,
+    waiters: usize,
+}
+
+#[derive(Debug)]
+struct InPipe {
+    receiver: PipeReceiver,
+    properties: Option<Arc<Properties>>,
+}
+
+impl SocketCore {
+    pub(crate) fn new(ctx: Arc<ContextCore>, kind: SocketType, serial: u64) -> Arc<Self> {
+        Arc::new_cyclic(|weak| Self {
+            kind,
+            serial,
+            ctx,
+            weak: weak.clone(),
+            options: RwLock::new(Options::default()),
+            control: Mutex::new(Control::default()),
+            next_id: Mutex::new(random_start()),
+            routes: RwLock::new(HashMap::new()),
+            recv: Mutex::new(RecvState::default()),
+            recv_cv: Condvar::new(),
+            send_epoch: AtomicU64::new(0),
+            send_waiters: AtomicUsize::new(0),
+            send_lock: Mutex::new(()),
+            send_cv: Condvar::new(),
+            next_out: AtomicUsize::new(0),
+            closed: AtomicBool::new(false),
+            pollers: Mutex::new(Vec::new()),
+            has_pollers: AtomicBool::new(false),
+        })
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn options(&self) -> Options {
+        self.options.read().clone()
+    }
+
+    pub(crate) fn context(&self) -> &Arc<ContextCore> {
+        &self.ctx
+    }
+
+    /// `ContextTerminated` after the context's shutdown, else `SocketClosed` after close.
+    fn check_usable(&self) -> Result<(), Error> {
+        // Termination first: after `zmq_ctx_term` closed the sockets, callers learn why.
+        if self.ctx.is_terminated() {
+            Err(Error::ContextTerminated)
+        } else if self.is_closed() {
+            Err(Error::SocketClosed)
+        } else {
+            Ok(())
+        }
+    }
+
+    // ----- endpoints -------------------------------------------------------------------
+
+    fn bind(&self, endpoint: &str) -> Result<(), Error> {
+        self.check_usable()?;
+        let scheme = check_scheme(endpoint)?;
+        let mut control = self.control.lock();
+        if scheme == Scheme::Inproc {
+            let name = inproc_name(&Endpoint::parse_bind(endpoint)?)?;
+            let me = self.strong()?;
+            self.ctx.inproc.bind(&name, &me)?;
+            control.bound.push(Bound {
+                given: endpoint.to_owned(),
+                resolved: endpoint.to_owned(),
+                listener: None,
+            });
+            endpoint.clone_into(&mut control.last_endpoint);
+            return Ok(());
+        }
+        let ep = Endpoint::parse_bind(endpoint)?;
+        let io = self.ctx.io_handle()?;
+        let options = self.options();
+        let acceptor = Arc::new(PeerAcceptor {
+            core: self.weak.clone(),
+            send_hwm: options.send_hwm(),
+            recv_hwm: options.recv_hwm(),
+        });
+        let listener = io.bind(&ep, options.conn_options(self.kind), acceptor)?;
+        let resolved = listener.endpoint().to_owned();
+        resolved.clone_into(&mut control.last_endpoint);
+        control.bound.push(Bound { given: endpoint.to_owned(), resolved, listener: Some(listener) });
+        Ok(())
+    }
+
+    fn unbind(&self, endpoint: &str) -> Result<(), Error> {
+        self.check_usable()?;
+        let mut control = self.control.lock();
+        let at = control
+            .bound
+            .iter()
+            .position(|b| b.resolved == endpoint || b.given == endpoint)
+            .ok_or_else(|| Error::EndpointNotFound(endpoint.to_owned()))?;
+        let bound = control.bound.remove(at);
+        drop(control);
+        match bound.listener {
+            Some(listener) => listener.close(),
+            None => {
+                if let Ok(ep) = Endpoint::parse_bind(&bound.given) {
+                    if let Ok(name) = inproc_name(&ep) {
+                        self.ctx.inproc.unbind(&name, self);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// `connect` and `connect_peer`; returns the new connection's routing id.
+    fn connect(&self, endpoint: &str, want_id: bool) -> Result<u32, Error> {
+        // libzmq `zmq_connect_peer`: ENOTSOCK, then ETERM, then ENOTSUP, then (under the
+        // socket mutex) EFAULT for IMMEDIATE, then the ordinary connect checks.
+        self.check_usable()?;
+        if want_id && self.kind != SocketType::Peer {
+            return Err(Error::NotSupported);
+        }
+        let mut control = self.control.lock();
+        let options = self.options();
+        // "Why ZMQ_IMMEDIATE must be off: with immediate on, a connect does not create a pipe
+        // until the connection is established, so there would be no routing id to return."
+        if want_id && options.immediate {
+            return Err(Error::ImmediateSet);
+        }
+        self.check_usable()?;
+        let scheme = check_scheme(endpoint)?;
+        let ep = Endpoint::parse_connect(endpoint)?;
+        if scheme == Scheme::Inproc {
+            let name = inproc_name(&ep)?;
+            let me = self.strong()?;
+            let id = self.ctx.inproc.connect(&name, &me)?;
+            control.connections.push(Connection {
+                endpoint: endpoint.to_owned(),
+                routing_id: id,
+                connecter: None,
+            });
+            endpoint.clone_into(&mut control.last_endpoint);
+            return Ok(id);
+        }
+        let io = self.ctx.io_handle()?;
+        let (out_tx, out_rx) = pipe(options.send_hwm());
+        let (in_tx, in_rx) = pipe(options.recv_hwm());
+        let id = self.attach(out_tx, Some((in_rx, None)))?;
+        let events = Arc::new(PeerEvents {
+            core: self.weak.clone(),
+            routing_id: id,
+            accepted: false,
+            peer_address: peer_address_of(&ep),
+        });
+        let link = Link { outbound: out_rx, inbound: in_tx };
+        match io.connect(&ep, options.conn_options(self.kind), link, events) {
+            Ok(connecter) => {
+                control.connections.push(Connection {
+                    endpoint: endpoint.to_owned(),
+                    routing_id: id,
+                    connecter: Some(connecter),
+                });
+                endpoint.clone_into(&mut control.last_endpoint);
+                Ok(id)
+            }
+            Err(e) => {
+                self.detach(id, Some(Duration::ZERO));
+                Err(e.into())
+            }
+        }
+    }
+
+    fn disconnect(&self, endpoint: &str) -> Result<(), Error> {
+        self.check_usable()?;
+        let mut control = self.control.lock();
+        let (gone, kept): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut control.connections).into_iter().partition(|c| c.endpoint == endpoint);
+        control.connections = kept;
+        drop(control);
+        if gone.is_empty() {
+            return Err(Error::EndpointNotFound(endpoint.to_owned()));
+        }
+        let linger = self.options.read().linger_duration();
+        for c in gone {
+            if let Some(connecter) = c.connecter {
+                connecter.close();
+            }
+            self.detach(c.routing_id, linger);
+        }
+        Ok(())
+    }
+
+    fn strong(&self) -> Result<Arc<Self>, Error> {
+        self.weak.upgrade().ok_or(Error::SocketClosed)
+    }
+
+    // ----- routing table ---------------------------------------------------------------
+
+    /// Gives a new connection a fresh routing id and installs its pipes.
+    ///
+    /// # Errors
+    /// [`Error::SocketClosed`] if the socket is closing (the pipes are dropped, which closes
+    /// them for the other side).
+    pub(crate) fn attach(
+        &self,
+        sender: PipeSender,
+        inbound: Option<(PipeReceiver, Option<Arc<Properties>>)>,
+    ) -> Result<u32, Error> {
+        let mut next = self.next_id.lock();
+        // Checked under `next_id`, which `close` also takes after setting `closed`: no pipe can
+        // slip in after close drained the tables.
+        if self.is_closed() {
+            return Err(Error::SocketClosed);
+        }
+        let id = {
+            let routes = self.routes.read();
+            let recv = self.recv.lock();
+            allocate_id(&mut next, |id| routes.contains_key(&id) || recv.pipes.contains_key(&id))
+        };
+        sender.set_waker(Arc::new(SendWaker { core: self.weak.clone() }));
+        self.routes.write().insert(id, Route { sender });
+        if let Some((receiver, properties)) = inbound {
+            self.add_inbound(id, receiver, properties);
+        }
+        Ok(id)
+    }
+
+    /// Adds the inbound pipe of a connection whose route already exists (inproc connect
+    /// completed by a later bind). Returns false if the route is gone or the socket closed.
+    pub(crate) fn attach_inbound(
+        &self,
+        id: u32,
+        receiver: PipeReceiver,
+        properties: Option<Arc<Properties>>,
+    ) -> bool {
+        let _next = self.next_id.lock();
+        if self.is_closed() || !self.routes.read().contains_key(&id) {
+            return false;
+        }
+        self.add_inbound(id, receiver, properties);
+        true
+    }
+
+    fn add_inbound(&self, id: u32, receiver: PipeReceiver, properties: Option<Arc<Properties>>) {
+        // `set_waker` calls the waker at once if messages are already queued (inproc
+        // connect-before-bind), and the waker locks `recv`: so set it before taking the lock.
+        receiver.set_waker(Arc::new(RecvWaker { core: self.weak.clone(), routing_id: id }));
+        let mut recv = self.recv.lock();
+        recv.pipes.insert(id, InPipe { receiver, properties });
+        // Queue it once ourselves: an early wake-up may have found it not yet in the table.
+        recv.ready.push_back(id);
+        if recv.waiters > 0 {
+            self.recv_cv.notify_one();
+        }
+        drop(recv);
+        self.notify_pollers();
+    }
+
+    /// Removes a connection: its route (later sends: HostUnreachable) and its inbound pipe.
+    fn detach(&self, id: u32, linger: Option<Duration>) {
+        if let Some(route) = self.routes.write().remove(&id) {
+            route.sender.close(linger);
+        }
+        if let Some(pipe) = self.recv.lock().pipes.remove(&id) {
+            pipe.receiver.close();
+        }
+        self.wake_senders();
+    }
+
+    /// Removes a route whose peer is gone, keeping its inbound messages readable.
+    fn drop_route(&self, id: u32) {
+        if let Some(route) = self.routes.write().remove(&id) {
+            route.sender.close(Some(Duration::ZERO));
+        }
+        self.wake_senders();
+    }
+
+    fn set_properties(&self, id: u32, properties: Arc<Properties>) {
+        if let Some(pipe) = self.recv.lock().pipes.get_mut(&id) {
+            pipe.properties = Some(properties);
+        }
+    }
+
+    // ----- send ------------------------------------------------------------------------
+
+    fn send(&self, msg: Message, nonblocking: bool) -> Result<(), Error> {
+        self.check_usable()?;
+        if self.kind.is_routed() {
+            // libzmq `server_t::xsend`: no routing id or an unknown one is EHOSTUNREACH at once,
+            // without waiting for a connection to appear.
+            let id = msg.routing_id().ok_or(Error::HostUnreachable)?.get();
+            // The routing id is stripped before the message enters the pipe.
+            let body = zmtp_codec::Message::new(msg.into_bytes());
+            self.send_routed(id, body, nonblocking)
+        } else {
+            self.send_balanced(zmtp_codec::Message::new(msg.into_bytes()), nonblocking)
+        }
+    }
+
+    fn send_routed(
+        &self,
+        id: u32,
+        mut body: zmtp_codec::Message,
+        nonblocking: bool,
+    ) -> Result<(), Error> {
+        let mut deadline = None;
+        loop {
+            let epoch = self.send_epoch.load(Ordering::SeqCst);
+            // Clone the sender out so no lock is held while the pipe wakes the I/O thread.
+            let sender = self.routes.read().get(&id).map(|r| r.sender.clone());
+            let sender = sender.ok_or(Error::HostUnreachable)?;
+            match sender.try_send(body) {
+                Ok(()) => return Ok(()),
+                Err(TrySendError::Closed(_)) => {
+                    drop(sender);
+                    self.drop_route(id);
+                    return Err(Error::HostUnreachable);
+                }
+                Err(TrySendError::Full(m)) => {
+                    body = m;
+                    // PEER never drops on HWM: it blocks or says EAGAIN.
+                    self.wait_for_room(epoch, nonblocking, &mut deadline)?;
+                }
+            }
+        }
+    }
+
+    fn send_balanced(&self, mut body: zmtp_codec::Message, nonblocking: bool) -> Result<(), Error> {
+        let mut deadline = None;
+        loop {
+            let epoch = self.send_epoch.load(Ordering::SeqCst);
+            let count = self.routes.read().len();
+            let start = self.next_out.fetch_add(1, Ordering::Relaxed);
+            for i in 0..count {
+                let sender = {
+                    let routes = self.routes.read();
+                    let n = routes.len().max(1);
+                    routes.values().nth(start.wrapping_add(i) % n).map(|r| r.sender.clone())
+                };
+                let Some(sender) = sender else { break };
+                match sender.try_send(body) {
+                    Ok(()) => return Ok(()),
+                    Err(TrySendError::Full(m) | TrySendError::Closed(m)) => body = m,
+                }
+            }
+            // No peer, or every pipe full: CLIENT blocks (or EAGAIN), like libzmq's lb_t.
+            self.wait_for_room(epoch, nonblocking, &mut deadline)?;
+        }
+    }
+
+    /// Waits until a send-side waker fires after `epoch`, SNDTIMEO expires, or the socket or
+    /// context goes away.
+    ///
+    /// Lost wake-ups are impossible: a waker bumps `send_epoch` and then, only if it sees a
+    /// waiter, notifies under `send_lock`; a waiter registers in `send_waiters` under
+    /// `send_lock` and re-checks the epoch before sleeping (all SeqCst).
+    fn wait_for_room(
+        &self,
+        epoch: u64,
+        nonblocking: bool,
+        deadline: &mut Option<Option<Instant>>,
+    ) -> Result<(), Error> {
+        let deadline = match deadline {
+            Some(d) => *d,
+            None => {
+                let timeout = if nonblocking { Some(Duration::ZERO) } else { self.options.read().send_timeout() };
+                if timeout == Some(Duration::ZERO) {
+                    return Err(Error::WouldBlock);
+                }
+                let d = timeout.map(|t| Instant::now() + t);
+                *deadline = Some(d);
+                d
+            }
+        };
+        let mut guard = self.send_lock.lock();
+        self.send_waiters.fetch_add(1, Ordering::SeqCst);
+        let mut timed_out = false;
+        if self.send_epoch.load(Ordering::SeqCst) == epoch && self.check_usable().is_ok() {
+            match deadline {
+                Some(d) => timed_out = self.send_cv.wait_until(&mut guard, d).timed_out(),
+                None => self.send_cv.wait(&mut guard),
+            }
+        }
+        self.send_waiters.fetch_sub(1, Ordering::SeqCst);
+        drop(guard);
+        self.check_usable()?;
+        if timed_out || deadline.is_some_and(|d| Instant::now() >= d) {
+            return Err(Error::WouldBlock);
+        }
+        Ok(())
+    }
+
+    fn wake_senders(&self) {
+        self.send_epoch.fetch_add(1, Ordering::SeqCst);
+        if self.send_waiters.load(Ordering::SeqCst) > 0 {
+            let _guard = self.send_lock.lock();
+            self.send_cv.notify_all();
+        }
+    }
+
+    // ----- recv ------------------------------------------------------------------------
+
+    fn recv(&self, nonblocking: bool) -> Result<Message, Error> {
+        let mut deadline: Option<Option<Instant>> = None;
+        let mut recv = self.recv.lock();
+        loop {
+            self.check_usable()?;
+            let mut gone = Vec::new();
+            let taken = take_one(&mut recv, &mut gone);
+            if taken.is_some() && recv.waiters > 0 && !recv.ready.is_empty() {
+                // One pipe wake-up may stand for many messages: pass the baton on.
+                self.recv_cv.notify_one();
+            }
+            if !gone.is_empty() {
+                drop(recv);
+                for id in gone {
+                    // The peer closed its end: forget the route as well (sends: HostUnreachable).
+                    self.drop_route(id);
+                }
+                if let Some(m) = taken {
+                    return Ok(m);
+                }
+                recv = self.recv.lock();
+                continue;
+            }
+            if let Some(m) = taken {
+                return Ok(m);
+            }
+            let d = match deadline {
+                Some(d) => d,
+                None => {
+                    let timeout = if nonblocking {
+                        Some(Duration::ZERO)
+                    } else {
+                        self.options.read().recv_timeout()
+                    };
+                    if timeout == Some(Duration::ZERO) {
+                        return Err(Error::WouldBlock);
+                    }
+                    let d = timeout.map(|t| Instant::now() + t);
+                    deadline = Some(d);
+                    d
+                }
+            };
+            recv.waiters += 1;
+            let timed_out = match d {
+                Some(d) => self.recv_cv.wait_until(&mut recv, d).timed_out(),
+                None => {
+                    self.recv_cv.wait(&mut recv);
+                    false
+                }
+            };
+            recv.waiters -= 1;
+            if timed_out {
+                self.check_usable()?;
+                let mut gone = Vec::new();
+                let taken = take_one(&mut recv, &mut gone);
+                drop(recv);
+                for id in gone {
+                    self.drop_route(id);
+                }
+                return taken.ok_or(Error::WouldBlock);
+            }
+        }
+    }
+
+    /// A pipe went idle → busy (or its sender closed): queue it for receivers.
+    fn on_inbound_ready(&self, id: u32) {
+        let mut recv = self.recv.lock();
+        recv.ready.push_back(id);
+        if recv.waiters > 0 {
+            self.recv_cv.notify_one();
+        }
+        drop(recv);
+        self.notify_pollers();
+    }
+
+    // ----- polling, close, shutdown ----------------------------------------------------
+
+    pub(crate) fn events(&self) -> PollEvents {
+        let mut events = PollEvents::empty();
+        if self.is_closed() {
+            return events;
+        }
+        {
+            let recv = self.recv.lock();
+            let readable = recv.ready.iter().any(|id| {
+                recv.pipes.get(id).is_some_and(|p| !p.receiver.is_empty())
+            });
+            if readable {
+                events |= PollEvents::POLLIN;
+            }
+        }
+        if self.kind.is_routed() {
+            events |= PollEvents::POLLOUT;
+        } else {
+            let writable = self.routes.read().values().any(|r| {
+                let hwm = r.sender.hwm();
+                !r.sender.is_closed() && (hwm == 0 || r.sender.len() < hwm)
+            });
+            if writable {
+                events |= PollEvents::POLLOUT;
+            }
+        }
+        events
+    }
+
+    pub(crate) fn add_poller(&self, signal: Arc<PollSignal>) {
+        let mut pollers = self.pollers.lock();
+        pollers.push(signal);
+        self.has_pollers.store(true, Ordering::SeqCst);
+    }
+
+    pub(crate) fn remove_poller(&self, signal: &Arc<PollSignal>) {
+        let mut pollers = self.pollers.lock();
+        pollers.retain(|s| !Arc::ptr_eq(s, signal));
+        self.has_pollers.store(!pollers.is_empty(), Ordering::SeqCst);
+    }
+
+    fn notify_pollers(&self) {
+        if self.has_pollers.load(Ordering::SeqCst) {
+            for signal in self.pollers.lock().iter() {
+                signal.notify();
+            }
+        }
+    }
+
+    /// Wakes every blocked call so it re-checks the closed/terminated flags.
+    pub(crate) fn wake_all(&self) {
+        {
+            let _recv = self.recv.lock();
+            self.recv_cv.notify_all();
+        }
+        self.wake_senders();
+        let pollers = self.pollers.lock().clone();
+        for signal in pollers {
+            signal.notify();
+        }
+    }
+
+    /// Closes the socket; false if it was already closed.
+    pub(crate) fn close_quietly(&self) -> bool {
+        if self.closed.swap(true, Ordering::AcqRel) {
+            return false;
+        }
+        // Barrier: `attach` checks `closed` under `next_id`, so after this no new pipe appears.
+        drop(self.next_id.lock());
+        let linger = self.options.read().linger_duration();
+        let control = std::mem::take(&mut *self.control.lock());
+        for bound in control.bound {
+            match bound.listener {
+                Some(listener) => listener.close(),
+                None => {
+                    if let Ok(ep) = Endpoint::parse_bind(&bound.given) {
+                        if let Ok(name) = inproc_name(&ep) {
+                            self.ctx.inproc.unbind(&name, self);
+                        }
+                    }
+                }
+            }
+        }
+        for connection in control.connections {
+            if let Some(connecter) = connection.connecter {
+                connecter.close();
+            }
+        }
+        let routes = std::mem::take(&mut *self.routes.write());
+        for route in routes.into_values() {
+            route.sender.close(linger);
+        }
+        let pipes = {
+            let mut recv = self.recv.lock();
+            recv.ready.clear();
+            std::mem::take(&mut recv.pipes)
+        };
+        for pipe in pipes.into_values() {
+            pipe.receiver.close();
+        }
+        self.wake_all();
+        self.ctx.unregister(self.serial);
+        true
+    }
+}
+
+/// Pops ready pipes until one yields a message. Pipes found closed go to `gone`.
+fn take_one(recv: &mut RecvState, gone: &mut Vec<u32>) -> Option<Message> {
+    while let Some(id) = recv.ready.pop_front() {
+        let Some(pipe) = recv.pipes.get(&id) else { continue };
+        match pipe.receiver.try_recv() {
+            Ok(Some(msg)) => {
+                let properties = pipe.properties.clone();
+                // Round robin: the pipe goes to the back of the ring, it may hold more.
+                recv.ready.push_back(id);
+                // PEER/SERVER/CLIENT connections never carry multipart messages (the codec
+                // drops them whole); anything else is dropped here the same way.
+                let Some(body) = msg.into_single() else { continue };
+                return Some(Message::received(body, RoutingId::new(id), properties));
+            }
+            // Empty for now: the pipe's waker is armed and will queue it again.
+            Ok(None) => {}
+            Err(_closed) => {
+                recv.pipes.remove(&id);
+                gone.push(id);
+            }
+        }
+    }
+    None
+}
+
+/// Picks the next routing id: sequential from `next`, skipping 0 and ids still in use.
+pub(crate) fn allocate_id(next: &mut u32, in_use: impl Fn(u32) -> bool) -> u32 {
+    loop {
+        let candidate = *next;
+        *next = next.wrapping_add(1);
+        // "if the value is 0 the next one is taken instead. Wrap-around is modulo 2^32."
+        if candidate != 0 && !in_use(candidate) {
+            return candidate;
+        }
+    }
+}
+
+/// A per-socket random start for routing ids (libzmq seeds its counter from `rand()`).
+fn random_start() -> u32 {
+    use std::hash::BuildHasher;
+    let hash = std::collections::hash_map::RandomState::new().hash_one(Instant::now());
+    // Keep the low 32 bits: truncation is the point.
+    #[allow(clippy::cast_possible_truncation, reason = "taking 32 random bits of a 64-bit hash")]
+    let v = hash as u32;
+    v
+}
+
+/// Refuses transports PEER cannot use before the endpoint is even parsed.
+fn check_scheme(endpoint: &str) -> Result<Scheme, Error> {
+    let scheme = Scheme::of(endpoint)?;
+    match scheme {
+        // libzmq: udp is for DGRAM/RADIO/DISH, pgm/epgm/norm for the PUB/SUB family:
+        // ENOCOMPATPROTO for PEER/SERVER/CLIENT.
+        Scheme::Udp | Scheme::Pgm | Scheme::Epgm | Scheme::Norm => {
+            Err(Error::IncompatibleTransport(scheme.as_str().to_owned()))
+        }
+        Scheme::Tipc | Scheme::Vmci => Err(Error::UnsupportedTransport(scheme.as_str().to_owned())),
+        _ => Ok(scheme),
+    }
+}
+
+fn inproc_name(ep: &Endpoint) -> Result<String, Error> {
+    match ep {
+        Endpoint::Inproc(name) => Ok(name.clone()),
+        other => Err(Error::InvalidEndpoint(other.to_string())),
+    }
+}
+
+/// The `Peer-Address` a connecter reports: the host it connected to.
+fn peer_address_of(ep: &Endpoint) -> Option<String> {
+    match ep {
+        Endpoint::Tcp(tcp) => match &tcp.host {
+            Host::Ip(ip) => Some(ip.to_string()),
+            Host::Name(name) => Some(name.clone()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// `Peer-Address` of an accepted connection: the remote IP without the port, as libzmq.
+fn peer_address_from_remote(remote: &str) -> String {
+    let addr = remote.split_once("://").map_or(remote, |(_, rest)| rest);
+    match addr.parse::<std::net::SocketAddr>() {
+        Ok(sa) => sa.ip().to_string(),
+        Err(_) => addr.to_owned(),
+    }
+}
+
+/// Wakes blocked senders when a pipe has room again or its reader went away.
+struct SendWaker {
+    core: Weak<SocketCore>,
+}
+
+impl Wake for SendWaker {
+    fn wake(&self) {
+        if let Some(core) = self.core.upgrade() {
+            core.wake_senders();
+        }
+    }
+}
+
+/// Queues one inbound pipe on its socket's ready ring.
+struct RecvWaker {
+    core: Weak<SocketCore>,
+    routing_id: u32,
+}
+
+impl Wake for RecvWaker {
+    fn wake(&self) {
+        if let Some(core) = self.core.upgrade() {
+            core.on_inbound_ready(self.routing_id);
+        }
+    }
+}
+
+/// Connection events of one tcp/ipc connection, seen from its socket.
+struct PeerEvents {
+    core: Weak<SocketCore>,
+    routing_id: u32,
+    accepted: bool,
+    peer_address: Option<String>,
+}
+
+impl ConnectionEvents for PeerEvents {
+    fn on_handshake(&self, peer: &PeerInfo) {
+        if self.accepted {
+            return; // the acceptor already recorded the metadata.
+        }
+        if let Some(core) = self.core.upgrade() {
+            let props = Properties::from_peer(peer, self.peer_address.as_deref());
+            core.set_properties(self.routing_id, Arc::new(props));
+        }
+    }
+
+    fn on_disconnect(&self, _reason: &DisconnectReason, will_reconnect: bool) {
+        // Connecter, reconnectable: the same pipes (and so the routing id) are re-attached.
+        // Otherwise the id dies now; inbound messages already queued stay readable.
+        if !will_reconnect {
+            if let Some(core) = self.core.upgrade() {
+                core.drop_route(self.routing_id);
+            }
+        }
+    }
+}
+
+/// Hands each accepted connection (after its handshake) a fresh routing id and pipes.
+struct PeerAcceptor {
+    core: Weak<SocketCore>,
+    send_hwm: usize,
+    recv_hwm: usize,
+}
+
+impl Acceptor for PeerAcceptor {
+    fn on_accept(&self, peer: &PeerInfo, remote: &str) -> Option<(Link, Arc<dyn ConnectionEvents>)> {
+        let core = self.core.upgrade()?;
+        if core.check_usable().is_err() {
+            return None;
+        }
+        let (out_tx, out_rx) = pipe(self.send_hwm);
+        let (in_tx, in_rx) = pipe(self.recv_hwm);
+        let address = peer_address_from_remote(remote);
+        let props = Arc::new(Properties::from_peer(peer, Some(&address)));
+        let id = core.attach(out_tx, Some((in_rx, Some(props)))).ok()?;
+        let events: Arc<dyn ConnectionEvents> = Arc::new(PeerEvents {
+            core: self.core.clone(),
+            routing_id: id,
+            accepted: true,
+            peer_address: None,
+        });
+        Some((Link { outbound: out_rx, inbound: in_tx }, events))
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,187 @@
+//! The types shared by the runtime's public API: per-endpoint options, the pipe pair a connection
+//! works with, the callbacks it reports to, and the errors.
+
+use std::fmt;
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use zmtp_codec::{Config, PeerInfo, ProtocolError};
+
+use crate::endpoint::EndpointError;
+use crate::pipe::{PipeReceiver, PipeSender};
+
+/// Per-endpoint settings captured at bind/connect time.
+///
+/// The integer socket options keep libzmq's conventions (`-1` = leave the OS default).
+#[derive(Clone, Debug)]
+pub struct ConnOptions {
+    /// Codec settings for every connection of this endpoint (passed through unread).
+    pub codec: Config,
+    /// First reconnect delay; `None` (libzmq `-1`/`0`) = never reconnect. Default 100 ms.
+    pub reconnect_ivl: Option<Duration>,
+    /// `None` = fixed interval plus a random jitter in `0..reconnect_ivl`; `Some(max)` = the
+    /// delay doubles after each failed attempt, up to `max`, without jitter.
+    pub reconnect_ivl_max: Option<Duration>,
+    /// Bound on one tcp connect attempt; `None` = the OS default.
+    pub connect_timeout: Option<Duration>,
+    /// `SO_KEEPALIVE`: `-1` OS default, `0` off, `1` on.
+    pub tcp_keepalive: i32,
+    /// `TCP_KEEPCNT` when keepalive is on; `-1` = OS default.
+    pub tcp_keepalive_cnt: i32,
+    /// `TCP_KEEPIDLE` in seconds when keepalive is on; `-1` = OS default.
+    pub tcp_keepalive_idle: i32,
+    /// `TCP_KEEPINTVL` in seconds when keepalive is on; `-1` = OS default.
+    pub tcp_keepalive_intvl: i32,
+    /// Allow IPv6 (`ZMQ_IPV6`); a `*` bind then listens on `::` (dual stack).
+    pub ipv6: bool,
+    /// `listen()` backlog. Default 100.
+    pub backlog: i32,
+    /// `SO_SNDBUF` in bytes; `-1` = OS default.
+    pub sndbuf: i32,
+    /// `SO_RCVBUF` in bytes; `-1` = OS default.
+    pub rcvbuf: i32,
+}
+
+impl ConnOptions {
+    /// Options with libzmq's defaults around the given codec configuration.
+    pub fn new(codec: Config) -> Self {
+        Self {
+            codec,
+            reconnect_ivl: Some(Duration::from_millis(100)),
+            reconnect_ivl_max: None,
+            connect_timeout: None,
+            tcp_keepalive: -1,
+            tcp_keepalive_cnt: -1,
+            tcp_keepalive_idle: -1,
+            tcp_keepalive_intvl: -1,
+            ipv6: false,
+            backlog: 100,
+            sndbuf: -1,
+            rcvbuf: -1,
+        }
+    }
+}
+
+/// The two pipe ends a connection works with.
+///
+/// `outbound` carries messages from the socket to the wire (the connection is its receiver),
+/// `inbound` from the wire to the socket (the connection is its sender). The connection sets the
+/// wakers of *its* ends (`outbound`'s receiver waker, `inbound`'s sender waker); the socket owns the
+/// other two.
+#[derive(Debug)]
+pub struct Link {
+    /// Socket -> wire.
+    pub outbound: PipeReceiver,
+    /// Wire -> socket.
+    pub inbound: PipeSender,
+}
+
+impl Link {
+    /// Bundles the connection's two pipe ends.
+    pub fn new(outbound: PipeReceiver, inbound: PipeSender) -> Self {
+        Self { outbound, inbound }
+    }
+}
+
+/// Callbacks of one connection (or of one connecter across its reconnects).
+///
+/// Called on the I/O thread; implementations must not block.
+pub trait ConnectionEvents: Send + Sync + 'static {
+    /// The handshake completed. A connecter reports every (re)connect; an accepted connection
+    /// reports once, right after [`Acceptor::on_accept`] returned its link.
+    fn on_handshake(&self, peer: &PeerInfo);
+
+    /// The connection ended.
+    ///
+    /// `will_reconnect` is true on the connect side after a reconnectable error (EOF, reset,
+    /// handshake or heartbeat timeout) with reconnection enabled: the same [`Link`] will be
+    /// re-attached later. When false, the link is finished: the connection closed its end of the
+    /// outbound pipe (sends fail) and ends the inbound pipe once what it received is delivered.
+    /// Failed connect attempts (nothing was ever connected) are not reported; they are retried.
+    fn on_disconnect(&self, reason: &DisconnectReason, will_reconnect: bool);
+}
+
+/// Bind side: decides what to do with each accepted connection once its handshake completed.
+pub trait Acceptor: Send + Sync + 'static {
+    /// Returns the pipes and event sink for this connection, or `None` to refuse it (the
+    /// connection is then closed). `remote` is the peer's address as an endpoint string, e.g.
+    /// `tcp://127.0.0.1:50000` (for ipc, the listener's endpoint). Called on the I/O thread; must
+    /// not block.
+    fn on_accept(
+        &self,
+        peer: &PeerInfo,
+        remote: &str,
+    ) -> Option<(Link, Arc<dyn ConnectionEvents>)>;
+}
+
+/// Why a connection ended.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DisconnectReason {
+    /// The codec closed the session (peer fault, configuration mismatch or a timeout).
+    Protocol(ProtocolError),
+    /// The stream failed: EOF (`UnexpectedEof`), reset, refused, ... (environment; reconnectable).
+    Io(io::ErrorKind),
+    /// Closed locally: listener closed, connecter closed, linger done, or the socket went away.
+    Closed,
+}
+
+impl DisconnectReason {
+    /// Whether a connecter should try again after this (I/O errors and the codec's timeouts).
+    pub fn is_reconnectable(&self) -> bool {
+        match self {
+            Self::Protocol(err) => err.is_reconnectable(),
+            Self::Io(_) => true,
+            Self::Closed => false,
+        }
+    }
+}
+
+impl fmt::Display for DisconnectReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Protocol(err) => write!(f, "protocol error: {err}"),
+            Self::Io(kind) => write!(f, "I/O error: {kind}"),
+            Self::Closed => f.write_str("closed locally"),
+        }
+    }
+}
+
+/// Errors of bind and connect.
+#[non_exhaustive]
+#[derive(thiserror::Error, Debug)]
+pub enum TransportError {
+    /// The endpoint string is malformed or names an unsupported transport (caller fault).
+    #[error(transparent)]
+    Endpoint(#[from] EndpointError),
+    /// The address is already bound, or a live listener answers on the ipc path (environment;
+    /// `EADDRINUSE`).
+    #[error("address in use")]
+    AddrInUse,
+    /// The address is not local, the interface does not exist, or IPv6 is needed but not
+    /// enabled (caller or environment; `EADDRNOTAVAIL` / `ENODEV`).
+    #[error("address not available")]
+    AddrNotAvailable,
+    /// The resolved ipc path is longer than 107 bytes (`ENAMETOOLONG`).
+    #[error("ipc path too long")]
+    NameTooLong,
+    /// Any other operating-system error (environment).
+    #[error("I/O error: {0}")]
+    Io(#[source] io::Error),
+    /// The I/O thread has been shut down.
+    #[error("I/O thread shut down")]
+    Shutdown,
+}
+
+impl From<io::Error> for TransportError {
+    fn from(err: io::Error) -> Self {
+        match err.kind() {
+            io::ErrorKind::AddrInUse => Self::AddrInUse,
+            io::ErrorKind::AddrNotAvailable => Self::AddrNotAvailable,
+            _ if err.raw_os_error() == Some(libc::ENAMETOOLONG) => Self::NameTooLong,
+            _ if err.raw_os_error() == Some(libc::ENODEV) => Self::AddrNotAvailable,
+            _ => Self::Io(err),
+        }
+    }
+}

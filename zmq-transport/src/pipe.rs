@@ -1,0 +1,375 @@
+//! Pipes: one-way multi-producer queues of messages with a high-water mark, waking the other end
+//! only on transitions (idle -> busy for the reader, full -> room for a waiting writer).
+//!
+//! A pipe is the only channel between a socket and a connection. Each connection has two: the
+//! outbound pipe (socket -> wire; senders are application threads, the receiver is the I/O
+//! thread) and the inbound pipe (wire -> socket; the sender is the I/O thread).
+//!
+//! No lock is taken per message: the queue is a `crossbeam_queue::SegQueue`, the length an atomic
+//! counter. The receiver is woken only when the pipe turns from idle to non-empty (an atomic
+//! "scheduled" flag the receiver clears when it finds the queue empty), so a burst of sends costs
+//! one wake-up.
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use crossbeam_queue::SegQueue;
+use parking_lot::Mutex;
+use zmtp_codec::Message;
+
+/// Something to poke when a pipe needs attention.
+///
+/// Called from any thread, possibly while the caller is in the middle of a send or receive, so it
+/// must be cheap and must never block (set a flag, notify a condition variable, wake a poller).
+pub trait Wake: Send + Sync + 'static {
+    /// Signals that the pipe end this waker was registered on needs attention.
+    fn wake(&self);
+}
+
+/// Creates a message pipe. `hwm` is the high-water mark in messages; 0 means unlimited.
+pub fn pipe(hwm: usize) -> (PipeSender, PipeReceiver) {
+    typed_pipe(hwm)
+}
+
+/// Creates a pipe carrying any `T` (the same machinery as [`pipe`], for other payloads and tests).
+pub fn typed_pipe<T: Send>(hwm: usize) -> (PipeSender<T>, PipeReceiver<T>) {
+    let shared = Arc::new(Shared {
+        queue: SegQueue::new(),
+        count: AtomicUsize::new(0),
+        hwm,
+        // As libzmq's pipe low-water mark: a blocked writer is woken once half the room is free,
+        // so a reader hovering at the limit does not cost one wake-up per message.
+        lwm: hwm.div_ceil(2),
+        scheduled: AtomicBool::new(false),
+        writer_waiting: AtomicBool::new(false),
+        receiver_closed: AtomicBool::new(false),
+        linger: OnceLock::new(),
+        senders: AtomicUsize::new(1),
+        recv_waker: Mutex::new(None),
+        send_waker: Mutex::new(None),
+    });
+    (
+        PipeSender {
+            shared: Arc::clone(&shared),
+        },
+        PipeReceiver { shared },
+    )
+}
+
+/// The writing end of a pipe; cheap to clone, usable from any thread.
+///
+/// Dropping the last clone without calling [`PipeSender::close`] is `close(None)`: what is queued
+/// is still delivered, then the receiver sees end-of-stream.
+pub struct PipeSender<T = Message> {
+    shared: Arc<Shared<T>>,
+}
+
+impl<T> PipeSender<T> {
+    /// Queues `msg`.
+    ///
+    /// # Errors
+    /// [`TrySendError::Full`] when the pipe holds `hwm` messages; the pipe then remembers that a
+    /// writer waits, and the receiver's pop that brings the pipe down to its low-water mark calls
+    /// the sender-side waker. [`TrySendError::Closed`] when the receiver is gone or this pipe was
+    /// closed by a sender. The message is handed back in both cases.
+    pub fn try_send(&self, msg: T) -> Result<(), TrySendError<T>> {
+        let s = &*self.shared;
+        if s.receiver_closed.load(Ordering::Acquire) || s.linger.get().is_some() {
+            return Err(TrySendError::Closed(msg));
+        }
+        if s.hwm == 0 {
+            s.count.fetch_add(1, Ordering::SeqCst);
+        } else {
+            loop {
+                let reserved = s.count.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |c| {
+                    (c < s.hwm).then_some(c + 1)
+                });
+                if reserved.is_ok() {
+                    break;
+                }
+                // Announce the waiting writer, then look again: either the receiver's pop sees
+                // the flag, or this load sees the room the pop made (both are SeqCst).
+                s.writer_waiting.store(true, Ordering::SeqCst);
+                if s.count.load(Ordering::SeqCst) >= s.hwm {
+                    if s.receiver_closed.load(Ordering::SeqCst) {
+                        return Err(TrySendError::Closed(msg));
+                    }
+                    return Err(TrySendError::Full(msg));
+                }
+            }
+        }
+        s.queue.push(msg);
+        // Wake the receiver only on the idle -> busy transition. The swap is a release RMW that
+        // the receiver's clearing swap reads from, so the push is visible to its re-check.
+        if !s.scheduled.swap(true, Ordering::SeqCst) {
+            wake(&s.recv_waker);
+        }
+        Ok(())
+    }
+
+    /// Sets the waker called when room frees up after a [`TrySendError::Full`], and when the
+    /// receiver closes. If the receiver is already closed, the waker is called at once.
+    pub fn set_waker(&self, waker: Arc<dyn Wake>) {
+        *self.shared.send_waker.lock() = Some(waker);
+        if self.shared.receiver_closed.load(Ordering::SeqCst) {
+            wake(&self.shared.send_waker);
+        }
+    }
+
+    /// Ends the stream: no more messages will be sent; the receiver drains what is queued, then
+    /// sees end-of-stream. `linger`: `None` = flush for as long as it takes, `Some(ZERO)` =
+    /// discard at once, `Some(d)` = give up `d` from now. Only the first close counts.
+    pub fn close(&self, linger: Option<Duration>) {
+        let deadline = linger.map(|d| {
+            let now = Instant::now();
+            // A linger too large to represent is as good as forever... but keep it a deadline.
+            now.checked_add(d)
+                .unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 24 * 3600))
+        });
+        if self.shared.linger.set(deadline).is_ok() {
+            wake(&self.shared.recv_waker);
+        }
+    }
+
+    /// True once the receiver is gone (the peer is dead): sends fail with `Closed`.
+    pub fn is_closed(&self) -> bool {
+        self.shared.receiver_closed.load(Ordering::Acquire)
+    }
+
+    /// True once a sender called [`PipeSender::close`] (or the last sender was dropped).
+    pub fn is_sender_closed(&self) -> bool {
+        self.shared.linger.get().is_some()
+    }
+
+    /// Number of queued messages.
+    pub fn len(&self) -> usize {
+        self.shared.count.load(Ordering::Relaxed)
+    }
+
+    /// True when no message is queued.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The high-water mark this pipe was created with (0 = unlimited).
+    pub fn hwm(&self) -> usize {
+        self.shared.hwm
+    }
+}
+
+impl<T> Clone for PipeSender<T> {
+    fn clone(&self) -> Self {
+        self.shared.senders.fetch_add(1, Ordering::Relaxed);
+        Self {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+}
+
+impl<T> Drop for PipeSender<T> {
+    fn drop(&mut self) {
+        if self.shared.senders.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.close(None);
+        }
+    }
+}
+
+impl<T> fmt::Debug for PipeSender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.shared.debug("PipeSender", f)
+    }
+}
+
+/// Why [`PipeSender::try_send`] refused a message; the message is handed back.
+#[allow(
+    clippy::exhaustive_enums,
+    reason = "a send either finds the pipe full or closed; there is no third outcome"
+)]
+#[derive(thiserror::Error, Debug, Clone, PartialEq, Eq)]
+pub enum TrySendError<T = Message> {
+    /// The pipe is at its high-water mark (retry after the sender-side waker fires).
+    #[error("pipe full")]
+    Full(T),
+    /// The receiver is gone, or the pipe was closed by a sender.
+    #[error("pipe closed")]
+    Closed(T),
+}
+
+impl<T> TrySendError<T> {
+    /// Gives back the refused message.
+    pub fn into_inner(self) -> T {
+        match self {
+            Self::Full(msg) | Self::Closed(msg) => msg,
+        }
+    }
+}
+
+/// The sender closed the pipe and every queued message has been received (or discarded).
+#[derive(thiserror::Error, Debug, Clone, Copy, PartialEq, Eq)]
+#[error("pipe closed")]
+pub struct PipeClosed;
+
+/// The reading end of a pipe (a single consumer).
+///
+/// Dropping it is [`PipeReceiver::close`].
+pub struct PipeReceiver<T = Message> {
+    shared: Arc<Shared<T>>,
+}
+
+impl<T> PipeReceiver<T> {
+    /// Pops one message.
+    ///
+    /// `Ok(None)` means empty for now; the receiver-side waker is then armed, so the next send
+    /// that finds the pipe idle calls it. Keep calling until `Ok(None)` before waiting.
+    ///
+    /// # Errors
+    /// [`PipeClosed`] once the sender closed the pipe and the queue is drained, or once the
+    /// sender's linger deadline passed (what was still queued is then discarded).
+    pub fn try_recv(&self) -> Result<Option<T>, PipeClosed> {
+        let s = &*self.shared;
+        if let Some(deadline) = s.linger.get() {
+            return s.recv_closing(*deadline);
+        }
+        if let Some(msg) = s.pop() {
+            return Ok(Some(msg));
+        }
+        // Empty: re-arm, then look again so a send racing with the clear is not lost. This swap
+        // reads from the sender's release swap, making its push visible to the pop below.
+        s.scheduled.swap(false, Ordering::SeqCst);
+        if let Some(msg) = s.pop() {
+            return Ok(Some(msg));
+        }
+        if let Some(deadline) = s.linger.get() {
+            return s.recv_closing(*deadline);
+        }
+        Ok(None)
+    }
+
+    /// Sets the waker called when the pipe goes from idle to non-empty, and when the sender
+    /// closes. If messages are already queued (or the sender closed), it is called at once.
+    pub fn set_waker(&self, waker: Arc<dyn Wake>) {
+        *self.shared.recv_waker.lock() = Some(waker);
+        if !self.shared.queue.is_empty() || self.shared.linger.get().is_some() {
+            wake(&self.shared.recv_waker);
+        }
+    }
+
+    /// The reader is gone: senders get `Closed` from now on, queued messages are dropped, and the
+    /// sender-side waker is called.
+    pub fn close(&self) {
+        let s = &*self.shared;
+        if s.receiver_closed.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        while s.pop().is_some() {}
+        wake(&s.send_waker);
+    }
+
+    /// True once [`PipeReceiver::close`] was called.
+    pub fn is_closed(&self) -> bool {
+        self.shared.receiver_closed.load(Ordering::Acquire)
+    }
+
+    /// Number of queued messages.
+    pub fn len(&self) -> usize {
+        self.shared.count.load(Ordering::Relaxed)
+    }
+
+    /// True when no message is queued.
+    pub fn is_empty(&self) -> bool {
+        self.shared.queue.is_empty()
+    }
+
+    /// `Some(deadline)` once the sender closed: `Some(None)` = flush for as long as it takes,
+    /// `Some(Some(t))` = give up at `t`. `None` while the sender is open.
+    pub fn linger_deadline(&self) -> Option<Option<Instant>> {
+        self.shared.linger.get().copied()
+    }
+
+    /// The high-water mark this pipe was created with (0 = unlimited).
+    pub fn hwm(&self) -> usize {
+        self.shared.hwm
+    }
+}
+
+impl<T> Drop for PipeReceiver<T> {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+impl<T> fmt::Debug for PipeReceiver<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.shared.debug("PipeReceiver", f)
+    }
+}
+
+struct Shared<T> {
+    queue: SegQueue<T>,
+    /// Queued messages plus reservations of sends in progress (never below the queue's length).
+    count: AtomicUsize,
+    hwm: usize,
+    lwm: usize,
+    /// Set by the first send into an idle pipe (which wakes the receiver); cleared by the receiver
+    /// when it finds the queue empty.
+    scheduled: AtomicBool,
+    /// A send found the pipe full and waits for the sender-side waker.
+    writer_waiting: AtomicBool,
+    receiver_closed: AtomicBool,
+    /// Set once by the sender's close: the linger deadline (`None` = forever).
+    linger: OnceLock<Option<Instant>>,
+    senders: AtomicUsize,
+    recv_waker: Mutex<Option<Arc<dyn Wake>>>,
+    send_waker: Mutex<Option<Arc<dyn Wake>>>,
+}
+
+impl<T> Shared<T> {
+    fn pop(&self) -> Option<T> {
+        let msg = self.queue.pop()?;
+        let left = self.count.fetch_sub(1, Ordering::SeqCst).saturating_sub(1);
+        if self.hwm > 0
+            && left <= self.lwm
+            && self.writer_waiting.load(Ordering::SeqCst)
+            && self.writer_waiting.swap(false, Ordering::SeqCst)
+        {
+            wake(&self.send_waker);
+        }
+        Some(msg)
+    }
+
+    fn recv_closing(&self, deadline: Option<Instant>) -> Result<Option<T>, PipeClosed> {
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            while self.pop().is_some() {}
+            return Err(PipeClosed);
+        }
+        match self.pop() {
+            Some(msg) => Ok(Some(msg)),
+            None => Err(PipeClosed),
+        }
+    }
+
+    fn debug(&self, name: &str, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct(name)
+            .field("len", &self.count.load(Ordering::Relaxed))
+            .field("hwm", &self.hwm)
+            .field("sender_closed", &self.linger.get().is_some())
+            .field(
+                "receiver_closed",
+                &self.receiver_closed.load(Ordering::Relaxed),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+fn wake(slot: &Mutex<Option<Arc<dyn Wake>>>) {
+    // Clone out of the lock so a waker that touches the pipe cannot deadlock.
+    let waker = slot.lock().clone();
+    if let Some(waker) = waker {
+        waker.wake();
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,760 @@
+//! One ZMTP connection as a sans-IO state machine: greeting, security handshake, traffic, closed.
+//!
+//! The [`Session`] is fed bytes ([`Session::handle_input`]) and the time
+//! ([`Session::handle_timeout`]); it yields bytes ([`Session::poll_transmit`]), a deadline
+//! ([`Session::poll_timeout`]) and [`Event`]s ([`Session::poll_event`]). It never performs I/O
+//! and never reads a clock.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use bytes::{Buf, Bytes, BytesMut};
+
+use crate::command::{self, Command};
+use crate::frame::{FrameHeader, body_len};
+use crate::greeting::{Greeting, Version};
+use crate::mechanism::{Handshake, Step};
+use crate::transmit::Transmit;
+use crate::{
+    Decode, DecodeError, Mechanism, MechanismName, Message, Metadata, ProtocolError, SendError,
+    SocketType,
+};
+
+/// How frames are carried.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Framing {
+    /// ZMTP over a byte stream (tcp, ipc): greeting, then length-prefixed frames.
+    Stream,
+}
+
+/// Everything a [`Session`] needs to know about our side of the connection.
+///
+/// Build it with [`Config::new`], which applies libzmq's defaults, then adjust fields.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Our socket type; its name is sent as the `Socket-Type` property and the peer's type is
+    /// checked against it (PROTOCOL.md §5.1).
+    pub socket_type: SocketType,
+    /// Security mechanism and role (default NULL).
+    pub mechanism: Mechanism,
+    /// Extra READY / INITIATE properties (for example `X-...` names, as `ZMQ_METADATA`), sent
+    /// after `Socket-Type`.
+    pub metadata: Metadata,
+    /// `ZMQ_ROUTING_ID`: sets the greeting padding to its length + 1 (libzmq style) and is sent
+    /// as the `Identity` property by REQ, DEALER and ROUTER only.
+    pub identity: Option<Bytes>,
+    /// `ZMQ_MAXMSGSIZE`: limit on a whole incoming message (all frames together), checked from
+    /// the frame headers before anything is buffered. It also caps command frames, as in
+    /// libzmq. `None` = unlimited.
+    pub max_message_size: Option<u64>,
+    /// Limit on one incoming command frame (READY metadata, PING context, ...), so that a peer
+    /// cannot make us buffer without bound before the handshake. Default 64 KiB.
+    pub max_command_size: u64,
+    /// Drop multipart messages frame by frame as they arrive (PEER, SERVER, CLIENT... only
+    /// take single-frame messages); their bodies are skipped, never buffered.
+    pub drop_multipart: bool,
+    /// `ZMQ_HEARTBEAT_IVL`: send a PING this often after the handshake. `None` (or zero) = off.
+    pub heartbeat_interval: Option<Duration>,
+    /// `ZMQ_HEARTBEAT_TTL`: written into our PINGs in deciseconds (saturating at 6553.5 s).
+    pub heartbeat_ttl: Duration,
+    /// `ZMQ_HEARTBEAT_TIMEOUT`: after a PING, close if nothing arrives within this time.
+    /// `None` = use the interval; zero = never time out.
+    pub heartbeat_timeout: Option<Duration>,
+    /// `ZMQ_HANDSHAKE_IVL`: the greeting and handshake must finish within this time from
+    /// [`Session::new`]. `None` (or zero) = no limit.
+    pub handshake_timeout: Option<Duration>,
+    /// How frames are carried.
+    pub framing: Framing,
+    /// Outgoing bodies of at least this many octets are handed to the transport as their own
+    /// chunk instead of being copied into the batch buffer.
+    pub max_batch: usize,
+}
+
+impl Config {
+    /// libzmq 4.3.5 defaults for a socket of type `socket_type`: NULL mechanism, no metadata,
+    /// no routing id, no size limit, heartbeats off, TTL 0, handshake timeout 30 s, byte-stream
+    /// framing, 8 KiB batch threshold, multipart delivered.
+    pub fn new(socket_type: SocketType) -> Self {
+        Self {
+            socket_type,
+            mechanism: Mechanism::Null,
+            metadata: Metadata::new(),
+            identity: None,
+            max_message_size: None,
+            max_command_size: DEFAULT_MAX_COMMAND_SIZE,
+            drop_multipart: false,
+            heartbeat_interval: None,
+            heartbeat_ttl: Duration::ZERO,
+            heartbeat_timeout: None,
+            handshake_timeout: Some(DEFAULT_HANDSHAKE_TIMEOUT),
+            framing: Framing::Stream,
+            max_batch: DEFAULT_MAX_BATCH,
+        }
+    }
+}
+
+/// What the peer told us in its greeting and handshake.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PeerInfo {
+    /// The version from the peer's greeting (major 2 and above 3 are treated as 3.1).
+    pub version: Version,
+    /// The peer's `Socket-Type` property (matched case-sensitively, like libzmq), if sent.
+    pub socket_type: Option<SocketType>,
+    /// Every property of the peer's READY (or INITIATE), in wire order.
+    pub metadata: Metadata,
+    /// PLAIN server: the user name the application accepted. Otherwise `None`.
+    pub user_id: Option<Bytes>,
+}
+
+/// Something the application (or the transport) must know about.
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// The handshake is complete (exactly once); [`Session::send`] now accepts messages.
+    HandshakeDone(PeerInfo),
+    /// A complete incoming message. With `drop_multipart` it is always single-frame.
+    Message(Message),
+    /// A SUBSCRIBE command (PEER sockets ignore it).
+    Subscribe(Bytes),
+    /// A CANCEL command (PEER sockets ignore it).
+    Cancel(Bytes),
+    /// The peer sent a PING; the PONG is already queued.
+    Ping {
+        /// The TTL in deciseconds (a TTL timer is armed if non-zero).
+        ttl: u16,
+        /// The context as received (the PONG echoes at most 16 octets of it).
+        context: Bytes,
+    },
+    /// The peer answered one of our PINGs.
+    Pong {
+        /// The echoed context.
+        context: Bytes,
+    },
+    /// PLAIN server role: the client's credentials. Call [`Session::accept_plain`] next.
+    PlainHello {
+        /// User name.
+        username: Bytes,
+        /// Password.
+        password: Bytes,
+    },
+    /// The final event: the session is closed, for this reason.
+    Closed(ProtocolError),
+}
+
+/// One ZMTP connection: greeting -> mechanism handshake -> traffic -> closed.
+///
+/// A sans-IO state machine in the quinn-proto / rustls style. The transport owns the socket and
+/// the input buffer; the session owns the protocol state.
+///
+/// # Calling order
+///
+/// After [`Session::new`] and after every `handle_*` call, [`Session::send`],
+/// [`Session::accept_plain`] or [`Session::close`]:
+///
+/// 1. drain [`Session::poll_transmit`] and write the chunks in order (large bodies come as their
+///    own chunks, ready for `write_vectored`);
+/// 2. read [`Session::poll_timeout`] and call [`Session::handle_timeout`] when it passes;
+/// 3. drain [`Session::poll_event`].
+///
+/// Derive read/write interest from [`Session::wants_read`] and [`Session::wants_write`].
+///
+/// # Errors and closing
+///
+/// A protocol error is returned once from the `handle_*` call that hit it and queued as
+/// [`Event::Closed`]. From then on the session is closed: it reads nothing more, but
+/// `poll_transmit` still yields what it owes the peer (for example the ERROR a PLAIN server
+/// sends when refusing credentials).
+///
+/// # Examples
+///
+/// See the [crate documentation](crate) for two sessions handshaking in memory.
+#[derive(Debug)]
+pub struct Session {
+    /// Our configuration.
+    config: Config,
+    /// READY / INITIATE properties we send: Socket-Type, Identity, then `config.metadata`.
+    ours: Metadata,
+    /// Where the connection is.
+    phase: Phase,
+    /// The security handshake state.
+    handshake: Handshake,
+    /// Outgoing bytes.
+    tx: Transmit,
+    /// Pending events.
+    events: VecDeque<Event>,
+    /// What the peer announced, once the handshake is done.
+    peer: Option<PeerInfo>,
+    /// The peer's greeting version, once received.
+    peer_version: Option<Version>,
+    /// Frames of an incoming multipart message received so far.
+    partial: Vec<Bytes>,
+    /// Body octets of the incoming message so far (kept or dropped).
+    partial_size: u64,
+    /// The incoming multipart message is being dropped (`drop_multipart`).
+    dropping: bool,
+    /// Body octets of a dropped frame still to discard.
+    skip: u64,
+    /// The MORE flag of the frame being discarded.
+    skip_more: bool,
+    /// Handshake must be done by then.
+    handshake_deadline: Option<Instant>,
+    /// When to send the next PING.
+    next_ping: Option<Instant>,
+    /// After our PING: traffic must arrive by then.
+    heartbeat_deadline: Option<Instant>,
+    /// After the peer's PING with a TTL: traffic must arrive by then.
+    ttl_deadline: Option<Instant>,
+}
+
+/// Connection phases.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    /// Waiting for the peer's greeting (ours is queued).
+    Greeting,
+    /// Running the security handshake.
+    Handshake,
+    /// Traffic.
+    Ready,
+    /// Closed; nothing more is read.
+    Closed,
+}
+
+impl Session {
+    /// Starts a connection and queues our whole 64-octet greeting at once.
+    ///
+    /// libzmq sends its greeting in three pieces (PROTOCOL.md §1.2); sending all 64 octets at
+    /// once is what its own test peers do and what RFC 23 allows. The greeting is
+    /// byte-identical to libzmq's: padding = routing-id length + 1, version 3.1, and the
+    /// as-server octet always 0, because libzmq 4.3.5 always sends 0 and ignores the received
+    /// value, taking roles from local options only (PROTOCOL.md §15.1).
+    pub fn new(config: Config, now: Instant) -> Self {
+        let mut ours = Metadata::new();
+        ours.push(
+            Bytes::from_static(b"Socket-Type"),
+            config.socket_type.to_bytes(),
+        );
+        // libzmq writer (PROTOCOL.md §3.1): "Identity only for REQ, DEALER, ROUTER".
+        if [SocketType::REQ, SocketType::DEALER, SocketType::ROUTER].contains(&config.socket_type)
+        {
+            ours.push(
+                Bytes::from_static(b"Identity"),
+                config.identity.clone().unwrap_or_default(),
+            );
+        }
+        for (name, value) in config.metadata.iter() {
+            ours.push(name.clone(), value.clone());
+        }
+        let mut greeting = Greeting::new(config.mechanism.name());
+        greeting.padding = config
+            .identity
+            .as_ref()
+            .map_or(1, |id| u64::try_from(id.len()).unwrap_or(u64::MAX).saturating_add(1));
+        let mut tx = Transmit::new(config.max_batch);
+        tx.push_greeting(&greeting);
+        let handshake_deadline = positive(config.handshake_timeout).map(|t| now + t);
+        Self {
+            handshake: Handshake::new(&config.mechanism),
+            config,
+            ours,
+            phase: Phase::Greeting,
+            tx,
+            events: VecDeque::new(),
+            peer: None,
+            peer_version: None,
+            partial: Vec::new(),
+            partial_size: 0,
+            dropping: false,
+            skip: 0,
+            skip_more: false,
+            handshake_deadline,
+            next_ping: None,
+            heartbeat_deadline: None,
+            ttl_deadline: None,
+        }
+    }
+
+    /// Consumes every whole unit (greeting, frame) at the front of `buf`.
+    ///
+    /// Bodies are split off zero-copy (`split_to` + `freeze`). An incomplete unit stays in
+    /// `buf` untouched (except the body of a frame being dropped, which is discarded as it
+    /// arrives); call again when more bytes have been appended. Frame sizes are checked
+    /// against the limits from the header, before the body is waited for.
+    ///
+    /// # Errors
+    ///
+    /// The [`ProtocolError`] that closed the session. It is returned once and also queued as
+    /// [`Event::Closed`]; later calls return `Ok(())` and consume nothing.
+    pub fn handle_input(&mut self, buf: &mut BytesMut, now: Instant) -> Result<(), ProtocolError> {
+        if self.phase == Phase::Closed {
+            return Ok(());
+        }
+        let result = self.process_input(buf, now);
+        self.check(result)
+    }
+
+    /// Advances the timers to `now`: sends due PINGs and enforces deadlines.
+    ///
+    /// # Errors
+    ///
+    /// [`ProtocolError::HandshakeTimeout`] if the handshake is not done by
+    /// `handshake_timeout`, [`ProtocolError::HeartbeatTimeout`] if no traffic arrived within
+    /// the heartbeat timeout after our PING or within the TTL of the peer's PING. Returned once,
+    /// also queued as [`Event::Closed`].
+    pub fn handle_timeout(&mut self, now: Instant) -> Result<(), ProtocolError> {
+        if self.phase == Phase::Closed {
+            return Ok(());
+        }
+        let result = self.process_timeout(now);
+        self.check(result)
+    }
+
+    /// Answers an [`Event::PlainHello`]: `true` sends WELCOME, `false` sends ERROR "400" and
+    /// closes the session with [`ProtocolError::AuthenticationFailed`] (queued as
+    /// [`Event::Closed`]). Does nothing unless a PLAIN server is waiting for this decision.
+    pub fn accept_plain(&mut self, ok: bool) {
+        if self.phase != Phase::Handshake {
+            return;
+        }
+        let result = self.handshake.decide(ok, &mut self.tx).map(|_| ());
+        let _ = self.check(result);
+    }
+
+    /// Queues a message for the peer (MORE set on every frame but the last).
+    ///
+    /// Small frames are copied into the batch buffer; bodies of at least `max_batch` octets
+    /// are queued as their own chunk without copying.
+    ///
+    /// # Errors
+    ///
+    /// [`SendError::NotReady`] before [`Event::HandshakeDone`] (libzmq sends no data before
+    /// both READYs), [`SendError::Closed`] once closed. Both hand the message back.
+    pub fn send(&mut self, msg: Message) -> Result<(), SendError> {
+        match self.phase {
+            Phase::Ready => {}
+            Phase::Closed => return Err(SendError::Closed(msg)),
+            Phase::Greeting | Phase::Handshake => return Err(SendError::NotReady(msg)),
+        }
+        let frames = msg.frames();
+        let last = frames.len().saturating_sub(1);
+        for (i, body) in frames.iter().enumerate() {
+            self.tx.push_data(i < last, body);
+        }
+        Ok(())
+    }
+
+    /// Closes the session locally: queues [`Event::Closed`] with [`ProtocolError::Closed`].
+    ///
+    /// Bytes already queued can still be taken with [`Session::poll_transmit`] (to flush
+    /// before closing the stream). Does nothing if already closed.
+    pub fn close(&mut self) {
+        if self.phase != Phase::Closed {
+            self.fail(ProtocolError::Closed);
+        }
+    }
+
+    /// The next event, if any.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// The next chunk of bytes for the wire, if any, in order.
+    pub fn poll_transmit(&mut self) -> Option<Bytes> {
+        self.tx.poll()
+    }
+
+    /// Octets queued for the wire (for backpressure).
+    pub fn transmit_len(&self) -> usize {
+        self.tx.len()
+    }
+
+    /// The earliest instant at which [`Session::handle_timeout`] must be called, if any.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.phase == Phase::Closed {
+            return None;
+        }
+        [
+            self.handshake_deadline,
+            self.next_ping,
+            self.heartbeat_deadline,
+            self.ttl_deadline,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    /// Whether the session wants more input (false once closed).
+    pub fn wants_read(&self) -> bool {
+        self.phase != Phase::Closed
+    }
+
+    /// Whether bytes are queued for the wire.
+    pub fn wants_write(&self) -> bool {
+        self.tx.len() > 0
+    }
+
+    /// Whether the handshake is done and the session not closed.
+    pub fn is_ready(&self) -> bool {
+        self.phase == Phase::Ready
+    }
+
+    /// Whether the session is closed.
+    pub fn is_closed(&self) -> bool {
+        self.phase == Phase::Closed
+    }
+
+    /// What the peer announced, once the handshake is done.
+    pub fn peer(&self) -> Option<&PeerInfo> {
+        self.peer.as_ref()
+    }
+
+    /// The configuration this session was created with.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Body octets of an incomplete incoming multipart message held by the session (frames
+    /// received so far). Together with the partial frame left in the input buffer this never
+    /// exceeds `max_message_size` plus one frame header.
+    pub fn buffered_len(&self) -> usize {
+        self.partial.iter().map(Bytes::len).sum()
+    }
+
+    /// Closes on error: records it once.
+    fn check(&mut self, result: Result<(), ProtocolError>) -> Result<(), ProtocolError> {
+        result.inspect_err(|err| self.fail(err.clone()))
+    }
+
+    /// Enters the closed phase and queues the final event.
+    fn fail(&mut self, err: ProtocolError) {
+        self.phase = Phase::Closed;
+        self.handshake_deadline = None;
+        self.next_ping = None;
+        self.heartbeat_deadline = None;
+        self.ttl_deadline = None;
+        self.partial = Vec::new();
+        self.events.push_back(Event::Closed(err));
+    }
+
+    /// The input loop: one unit per iteration until nothing complete is left.
+    fn process_input(&mut self, buf: &mut BytesMut, now: Instant) -> Result<(), ProtocolError> {
+        loop {
+            let progressed = match self.phase {
+                Phase::Closed => false,
+                Phase::Greeting => self.read_greeting(buf)?,
+                Phase::Handshake | Phase::Ready => self.read_frame(buf, now)?,
+            };
+            if !progressed {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Reads the peer's greeting and starts the handshake.
+    fn read_greeting(&mut self, buf: &mut BytesMut) -> Result<bool, ProtocolError> {
+        let greeting = match Greeting::decode(buf) {
+            Ok(Decode::Complete { value, consumed }) => {
+                buf.advance(consumed);
+                value
+            }
+            Ok(Decode::Incomplete { .. }) => return Ok(false),
+            // Legacy peers are typed errors: ZMTP 1.0 and 2.0 are not implemented.
+            Err(DecodeError::BadSignature) => {
+                return Err(ProtocolError::UnsupportedVersion { major: 0 });
+            }
+            Err(DecodeError::UnsupportedVersion { major }) => {
+                return Err(ProtocolError::UnsupportedVersion { major });
+            }
+            Err(err) => return Err(err.into()),
+        };
+        // PROTOCOL.md §1.4: libzmq compares the 20 mechanism octets with its own configured
+        // mechanism, NUL-padded; the decoded name has its trailing NULs removed, so comparing
+        // names is the same exact compare. Nothing but the greeting is sent on a mismatch.
+        let ours = self.config.mechanism.name();
+        if greeting.mechanism != ours {
+            if greeting.mechanism == MechanismName::CURVE
+                || greeting.mechanism == MechanismName::GSSAPI
+            {
+                return Err(ProtocolError::UnsupportedMechanism(greeting.mechanism));
+            }
+            return Err(ProtocolError::MechanismMismatch {
+                ours,
+                theirs: greeting.mechanism,
+            });
+        }
+        // The as-server octet is ignored, like libzmq (PROTOCOL.md §15.1).
+        self.peer_version = Some(greeting.version);
+        self.phase = Phase::Handshake;
+        self.handshake.start(&self.ours, &mut self.tx);
+        Ok(true)
+    }
+
+    /// Reads (or discards) one frame. Returns whether anything was consumed.
+    fn read_frame(&mut self, buf: &mut BytesMut, now: Instant) -> Result<bool, ProtocolError> {
+        if self.skip > 0 {
+            return Ok(self.skip_body(buf));
+        }
+        let (header, header_len) = match FrameHeader::decode(buf)? {
+            Decode::Complete { value, consumed } => (value, consumed),
+            Decode::Incomplete { .. } => return Ok(false),
+        };
+        if header.command {
+            // libzmq applies ZMQ_MAXMSGSIZE to every frame, commands included (v2_decoder).
+            let limit = self
+                .config
+                .max_message_size
+                .map_or(self.config.max_command_size, |max| {
+                    max.min(self.config.max_command_size)
+                });
+            if header.size > limit {
+                return Err(DecodeError::FrameTooLarge {
+                    size: header.size,
+                    limit,
+                }
+                .into());
+            }
+            let Some(body) = split_body(buf, header_len, header.size)? else {
+                return Ok(false);
+            };
+            self.on_traffic();
+            self.on_command(&body, now)?;
+            return Ok(true);
+        }
+        if self.phase != Phase::Ready {
+            // libzmq passes no data before the handshake is done; a data frame here is a
+            // protocol violation.
+            return Err(ProtocolError::UnexpectedData);
+        }
+        // DESIGN.md "Hostile input": MAXMSGSIZE bounds the whole message, all frames together,
+        // and is enforced from the header before the body is buffered.
+        let partial_size = self.partial_size;
+        if let Some(limit) = self
+            .config
+            .max_message_size
+            .filter(|&limit| header.size > limit.saturating_sub(partial_size))
+        {
+            return Err(ProtocolError::MessageTooLarge { limit });
+        }
+        if self.dropping || (self.config.drop_multipart && header.more) {
+            // Drop multipart messages frame by frame: discard bodies as they arrive.
+            buf.advance(header_len);
+            self.dropping = true;
+            self.partial_size = self.partial_size.saturating_add(header.size);
+            self.skip = header.size;
+            self.skip_more = header.more;
+            self.on_traffic();
+            if self.skip == 0 {
+                self.end_dropped_frame();
+            }
+            return Ok(true);
+        }
+        let Some(body) = split_body(buf, header_len, header.size)? else {
+            return Ok(false);
+        };
+        self.on_traffic();
+        if header.more {
+            self.partial_size = self.partial_size.saturating_add(header.size);
+            self.partial.push(body);
+        } else {
+            let msg = if self.partial.is_empty() {
+                Message::new(body)
+            } else {
+                let mut frames = std::mem::take(&mut self.partial);
+                frames.push(body);
+                Message::from_frames(frames)
+            };
+            self.partial_size = 0;
+            self.events.push_back(Event::Message(msg));
+        }
+        Ok(true)
+    }
+
+    /// Discards body octets of a dropped frame. Returns whether anything was consumed.
+    fn skip_body(&mut self, buf: &mut BytesMut) -> bool {
+        if buf.is_empty() {
+            return false;
+        }
+        let available = u64::try_from(buf.len()).unwrap_or(u64::MAX);
+        let n = self.skip.min(available);
+        // n <= buf.len(), so it fits in usize.
+        buf.advance(usize::try_from(n).unwrap_or(buf.len()));
+        self.skip -= n;
+        if self.skip == 0 {
+            self.end_dropped_frame();
+        }
+        true
+    }
+
+    /// A dropped frame is fully discarded; the last frame ends the dropped message.
+    fn end_dropped_frame(&mut self) {
+        if !self.skip_more {
+            self.dropping = false;
+            self.partial_size = 0;
+        }
+    }
+
+    /// Any received frame cancels the heartbeat timeout and the TTL timer (libzmq
+    /// `stream_engine_base_t::decode_and_push`).
+    fn on_traffic(&mut self) {
+        self.heartbeat_deadline = None;
+        self.ttl_deadline = None;
+    }
+
+    /// Dispatches a command frame body.
+    fn on_command(&mut self, body: &Bytes, now: Instant) -> Result<(), ProtocolError> {
+        match self.phase {
+            Phase::Handshake => {
+                match self.handshake.on_command(body, &self.ours, &mut self.tx)? {
+                    Step::Continue => {}
+                    Step::AskApp { username, password } => {
+                        self.events
+                            .push_back(Event::PlainHello { username, password });
+                    }
+                    Step::Done { metadata, user_id } => {
+                        self.complete_handshake(metadata, user_id, now)?;
+                    }
+                }
+                Ok(())
+            }
+            Phase::Ready => self.on_traffic_command(body, now),
+            Phase::Greeting | Phase::Closed => Ok(()),
+        }
+    }
+
+    /// Checks the peer's metadata and enters the traffic phase.
+    fn complete_handshake(
+        &mut self,
+        metadata: Metadata,
+        user_id: Option<Bytes>,
+        now: Instant,
+    ) -> Result<(), ProtocolError> {
+        // PROTOCOL.md §3.1/§5.1: `Socket-Type` is matched case-sensitively and is optional
+        // (libzmq skips the check when it is absent). On a mismatch libzmq sends no ERROR and
+        // just closes (§5.2); so do we.
+        let socket_type = metadata
+            .get_exact(SOCKET_TYPE)
+            .map(|name| SocketType::new(name.clone()));
+        if let Some(theirs) = socket_type
+            .as_ref()
+            .filter(|theirs| !self.config.socket_type.is_compatible_with(theirs))
+        {
+            return Err(ProtocolError::IncompatibleSocketType {
+                ours: self.config.socket_type.clone(),
+                theirs: theirs.clone(),
+            });
+        }
+        self.handshake.finish(&self.ours, &mut self.tx);
+        self.phase = Phase::Ready;
+        self.handshake_deadline = None;
+        self.next_ping = positive(self.config.heartbeat_interval).map(|ivl| now + ivl);
+        let info = PeerInfo {
+            version: self.peer_version.unwrap_or(Version::V3_1),
+            socket_type,
+            metadata,
+            user_id,
+        };
+        self.peer = Some(info.clone());
+        self.events.push_back(Event::HandshakeDone(info));
+        Ok(())
+    }
+
+    /// Commands after the handshake (PROTOCOL.md §4).
+    fn on_traffic_command(&mut self, body: &Bytes, now: Instant) -> Result<(), ProtocolError> {
+        let (name, data) = command::split_name(body)?;
+        match name.as_ref() {
+            command::PING => {
+                let Command::Ping { ttl, context } = Command::decode_parts(name, data)? else {
+                    return Ok(());
+                };
+                // RFC 37 / libzmq `process_heartbeat_message`: the PONG echoes at most 16
+                // octets of context (longer contexts are truncated, not rejected).
+                let echoed = context.slice(..context.len().min(MAX_PING_CONTEXT));
+                self.tx.push_command(&Command::Pong { context: echoed });
+                // A non-zero TTL arms a timer of TTL x 100 ms unless one is running. libzmq
+                // computes this in 16 bits and wraps above 655 ds (PROTOCOL.md §4.1); we use
+                // the intended value.
+                if ttl > 0 && self.ttl_deadline.is_none() {
+                    self.ttl_deadline = Some(now + Duration::from_millis(u64::from(ttl) * 100));
+                }
+                self.events.push_back(Event::Ping { ttl, context });
+            }
+            command::PONG => self.events.push_back(Event::Pong { context: data }),
+            command::SUBSCRIBE => self.events.push_back(Event::Subscribe(data)),
+            command::CANCEL => self.events.push_back(Event::Cancel(data)),
+            command::ERROR => {
+                // RFC 23: ERROR is fatal. (libzmq's session silently drops it after the
+                // handshake; closing is the RFC behaviour and the peer is about to close.)
+                if let Command::Error { reason } = Command::decode_parts(name, data)? {
+                    return Err(ProtocolError::PeerError { reason });
+                }
+            }
+            // PROTOCOL.md §4.2: other commands (unknown names, late handshake commands) are
+            // dropped silently, as libzmq does.
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Timer handling.
+    fn process_timeout(&mut self, now: Instant) -> Result<(), ProtocolError> {
+        if self.handshake_deadline.is_some_and(|d| now >= d) {
+            return Err(ProtocolError::HandshakeTimeout);
+        }
+        if self.heartbeat_deadline.is_some_and(|d| now >= d)
+            || self.ttl_deadline.is_some_and(|d| now >= d)
+        {
+            return Err(ProtocolError::HeartbeatTimeout);
+        }
+        let interval = positive(self.config.heartbeat_interval);
+        let due = self.next_ping.filter(|&due| now >= due);
+        if let (Phase::Ready, Some(_), Some(interval)) = (self.phase, due, interval) {
+            // ZMQ_HEARTBEAT_TTL is carried in deciseconds.
+            let ttl = u16::try_from(self.config.heartbeat_ttl.as_millis() / 100).unwrap_or(u16::MAX);
+            self.tx.push_command(&Command::Ping {
+                ttl,
+                context: Bytes::new(),
+            });
+            self.next_ping = Some(now + interval);
+            // ZMQ_HEARTBEAT_TIMEOUT: unset means "use the interval"; zero disables it.
+            let timeout = self.config.heartbeat_timeout.unwrap_or(interval);
+            if self.heartbeat_deadline.is_none() && !timeout.is_zero() {
+                self.heartbeat_deadline = Some(now + timeout);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Splits a frame body off `buf` once it is complete, zero-copy.
+fn split_body(
+    buf: &mut BytesMut,
+    header_len: usize,
+    size: u64,
+) -> Result<Option<Bytes>, DecodeError> {
+    let size = body_len(size)?;
+    if buf.len().saturating_sub(header_len) < size {
+        return Ok(None);
+    }
+    buf.advance(header_len);
+    Ok(Some(buf.split_to(size).freeze()))
+}
+
+/// Treats a zero duration like `None`.
+fn positive(duration: Option<Duration>) -> Option<Duration> {
+    duration.filter(|d| !d.is_zero())
+}
+
+/// The metadata property naming the socket type (matched case-sensitively, like libzmq).
+const SOCKET_TYPE: &[u8] = b"Socket-Type";
+/// RFC 37: a PING context is at most 16 octets; the PONG echoes at most that much.
+const MAX_PING_CONTEXT: usize = 16;
+/// `ZMQ_HANDSHAKE_IVL` default.
+const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default threshold above which bodies are not copied into the batch.
+const DEFAULT_MAX_BATCH: usize = 8192;
+/// Default limit on an incoming command frame.
+const DEFAULT_MAX_COMMAND_SIZE: u64 = 64 * 1024;
+
+#[cfg(test)]
+mod tests;

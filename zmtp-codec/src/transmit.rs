@@ -1,0 +1,133 @@
+//! The outgoing byte queue: small frames batched into one buffer, large bodies as their own
+//! chunks so the transport can hand them to `write_vectored` without copying.
+
+use std::collections::VecDeque;
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+use crate::command::Command;
+use crate::frame::{FrameHeader, body_size};
+use crate::greeting::Greeting;
+
+/// Queue of encoded output, in wire order: every chunk in `chunks` precedes `batch`.
+#[derive(Debug)]
+pub(crate) struct Transmit {
+    /// Finished chunks (flushed batches and large bodies).
+    chunks: VecDeque<Bytes>,
+    /// The batch being filled with small frames.
+    batch: BytesMut,
+    /// Total octets queued (chunks + batch).
+    len: usize,
+    /// Bodies at least this long are queued as their own chunk.
+    max_batch: usize,
+}
+
+impl Transmit {
+    /// An empty queue; bodies of `max_batch` octets or more are not copied.
+    pub(crate) fn new(max_batch: usize) -> Self {
+        Self {
+            chunks: VecDeque::new(),
+            batch: BytesMut::new(),
+            len: 0,
+            max_batch,
+        }
+    }
+
+    /// Queues a greeting.
+    pub(crate) fn push_greeting(&mut self, greeting: &Greeting) {
+        self.reserve(crate::greeting::GREETING_LEN);
+        let before = self.batch.len();
+        greeting.encode(&mut self.batch);
+        self.len += self.batch.len() - before;
+    }
+
+    /// Queues a command frame.
+    pub(crate) fn push_command(&mut self, command: &Command) {
+        self.reserve(crate::frame::MAX_HEADER_LEN + command.encoded_len());
+        let before = self.batch.len();
+        command.encode_frame(&mut self.batch);
+        self.len += self.batch.len() - before;
+    }
+
+    /// Queues one data frame; a large body is queued as its own chunk (zero-copy).
+    pub(crate) fn push_data(&mut self, more: bool, body: &Bytes) {
+        let header = FrameHeader::new(more, false, body_size(body));
+        if body.len() >= self.max_batch {
+            self.reserve(header.len());
+            header.encode(&mut self.batch);
+            let head = self.batch.split().freeze();
+            self.chunks.push_back(head);
+            self.chunks.push_back(body.clone());
+        } else {
+            self.reserve(header.len() + body.len());
+            header.encode(&mut self.batch);
+            self.batch.put_slice(body);
+        }
+        self.len += header.len() + body.len();
+    }
+
+    /// Takes the next chunk for the wire.
+    pub(crate) fn poll(&mut self) -> Option<Bytes> {
+        let chunk = match self.chunks.pop_front() {
+            Some(chunk) => chunk,
+            None if self.batch.is_empty() => return None,
+            None => self.batch.split().freeze(),
+        };
+        self.len -= chunk.len();
+        Some(chunk)
+    }
+
+    /// Octets queued.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Makes room for `additional` octets, growing in steps of at least [`BATCH_CAPACITY`] so
+    /// that small frames do not allocate one by one. Once the chunks handed out earlier are
+    /// dropped, `BytesMut::reserve` reuses their memory.
+    fn reserve(&mut self, additional: usize) {
+        if self.batch.capacity() - self.batch.len() < additional {
+            self.batch.reserve(additional.max(BATCH_CAPACITY));
+        }
+    }
+}
+
+/// Minimum growth step of the batch buffer.
+const BATCH_CAPACITY: usize = 16 * 1024;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn drain(tx: &mut Transmit) -> Vec<Bytes> {
+        std::iter::from_fn(|| tx.poll()).collect()
+    }
+
+    #[test]
+    fn small_frames_share_one_chunk() {
+        let mut tx = Transmit::new(8192);
+        tx.push_data(true, &Bytes::from_static(b"A"));
+        tx.push_data(false, &Bytes::from_static(b"B"));
+        assert_eq!(tx.len(), 6);
+        let chunks = drain(&mut tx);
+        assert_eq!(chunks, vec![Bytes::from_static(&[0x01, 0x01, 0x41, 0x00, 0x01, 0x42])]);
+        assert_eq!(tx.len(), 0);
+        assert_eq!(tx.poll(), None);
+    }
+
+    #[test]
+    fn large_bodies_are_not_copied() {
+        let mut tx = Transmit::new(16);
+        let big = Bytes::from(vec![9_u8; 16]);
+        tx.push_data(false, &Bytes::from_static(b"x"));
+        tx.push_data(false, &big);
+        tx.push_data(false, &Bytes::from_static(b"y"));
+        assert_eq!(tx.len(), 3 + 2 + 16 + 3);
+        let chunks = drain(&mut tx);
+        assert_eq!(chunks.len(), 3);
+        assert_eq!(&chunks[0][..], &[0x00, 0x01, b'x', 0x00, 0x10]);
+        assert_eq!(chunks[1].as_ptr(), big.as_ptr());
+        assert_eq!(&chunks[2][..], &[0x00, 0x01, b'y']);
+        assert_eq!(tx.len(), 0);
+    }
+}
