@@ -7,8 +7,6 @@
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
+    // Emits `rustc-link-lib=static=zmq` and, through `cc`'s C++ mode, `rustc-link-lib=stdc++`.
     zeromq_src::Build::new().enable_draft(true).build();
-    // libzmq is C++: the static archive needs the C++ runtime. `cc` normally emits this itself
-    // for C++ builds; saying it again is harmless and keeps the link working if it ever stops.
-    println!("cargo:rustc-link-lib=stdc++");
 }

@@ -354,3 +354,49 @@ fn is_reset(e: &io::Error) -> bool {
         io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use std::thread;
+
+    use zmtp_codec::SocketType;
+
+    use super::*;
+
+    #[test]
+    fn two_streams_handshake_and_exchange_over_a_socket_pair() {
+        let (a, b) = UnixStream::pair().unwrap();
+        let peer = thread::spawn(move || {
+            let mut b = ZmtpStream::new(b, Config::new(SocketType::PEER)).unwrap();
+            b.handshake().unwrap();
+            let msg = b.recv().unwrap();
+            b.send(msg).unwrap();
+        });
+        let mut a = ZmtpStream::new(a, Config::new(SocketType::PEER)).unwrap();
+        let info = a.handshake().unwrap();
+        assert_eq!(info.socket_type, Some(SocketType::PEER));
+        let body = vec![7_u8; 300_000];
+        a.send(Message::new(body.clone())).unwrap();
+        assert_eq!(a.recv().unwrap().into_single().unwrap(), body);
+        peer.join().unwrap();
+    }
+
+    #[test]
+    fn silent_peer_times_out_instead_of_hanging() {
+        let (a, _silent) = UnixStream::pair().unwrap();
+        let mut a = ZmtpStream::new(a, Config::new(SocketType::PEER))
+            .unwrap()
+            .with_timeout(Duration::from_millis(50));
+        assert!(matches!(a.handshake(), Err(StreamError::Timeout(_))));
+    }
+
+    #[test]
+    fn peer_hang_up_is_eof() {
+        let (a, b) = UnixStream::pair().unwrap();
+        // The peer stops sending but keeps reading, so our greeting still goes out.
+        b.shutdown(std::net::Shutdown::Write).unwrap();
+        let mut a = ZmtpStream::new(a, Config::new(SocketType::PEER)).unwrap();
+        assert!(matches!(a.handshake(), Err(StreamError::Eof)));
+        drop(b);
+    }
+}

@@ -28,6 +28,11 @@ pub(crate) fn run(root: &Path, fuzz_seconds: u64) -> Result {
         ),
         ("interop", Box::new(|| interop(root))),
     ];
+    run_steps(&steps)
+}
+
+/// Runs `steps` in order, fail-fast, printing each step's time and a final summary.
+fn run_steps(steps: &[(&str, Step<'_>)]) -> Result {
     let total = steps.len();
     let started = Instant::now();
     let mut done: Vec<(&str, Duration)> = Vec::new();
@@ -141,4 +146,45 @@ fn print_summary(done: &[(&str, Duration)], failed: Option<(&str, Duration)>, to
 /// Formats a duration as seconds with one decimal.
 fn seconds(duration: Duration) -> String {
     format!("{:.1}s", duration.as_secs_f64())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+
+    use super::*;
+
+    #[test]
+    fn steps_run_in_order_and_stop_at_the_first_failure() {
+        let ran = RefCell::new(Vec::new());
+        let step = |name: &'static str, ok: bool| -> Step<'_> {
+            let ran = &ran;
+            Box::new(move || {
+                ran.borrow_mut().push(name);
+                if ok {
+                    Ok(())
+                } else {
+                    Err(format!("{name} broke").into())
+                }
+            })
+        };
+        let steps = [
+            ("a", step("a", true)),
+            ("b", step("b", false)),
+            ("c", step("c", true)),
+        ];
+        let err = run_steps(&steps).unwrap_err().to_string();
+        assert!(err.contains("`b`") && err.contains("b broke"), "{err}");
+        assert_eq!(*ran.borrow(), vec!["a", "b"]);
+
+        ran.borrow_mut().clear();
+        let steps = [("a", step("a", true)), ("c", step("c", true))];
+        run_steps(&steps).unwrap();
+        assert_eq!(*ran.borrow(), vec!["a", "c"]);
+    }
+
+    #[test]
+    fn seconds_have_one_decimal() {
+        assert_eq!(seconds(Duration::from_millis(12_345)), "12.3s");
+    }
 }

@@ -78,8 +78,14 @@ pub(crate) fn read(command: &mut Command) -> Result<String> {
 fn display(command: &Command) -> String {
     let mut parts = Vec::new();
     for (key, value) in command.get_envs() {
-        let value = value.map_or_else(String::new, |value| value.to_string_lossy().into_owned());
-        parts.push(format!("{}={value}", key.to_string_lossy()));
+        // Removed variables are not shown: the line stays copy-pasteable.
+        if let Some(value) = value {
+            parts.push(format!(
+                "{}={}",
+                key.to_string_lossy(),
+                value.to_string_lossy()
+            ));
+        }
     }
     let program = Path::new(command.get_program());
     let program = program.file_name().unwrap_or(program.as_os_str());

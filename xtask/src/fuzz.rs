@@ -8,6 +8,7 @@
 use std::env;
 use std::fs;
 use std::path::Path;
+use std::process::Command;
 
 use crate::cmd::{self, Result};
 
@@ -80,10 +81,8 @@ pub(crate) fn run(root: &Path, target: Option<&str>, seconds: u64) -> Result {
     };
     ensure_cargo_fuzz(root)?;
 
-    let mut build = cmd::cargo(root);
-    build
-        .env("RUSTC_BOOTSTRAP", "1")
-        .args(["fuzz", "build", "--fuzz-dir", "fuzz"]);
+    let mut build = fuzz_cargo(root);
+    build.args(["fuzz", "build", "--fuzz-dir", "fuzz"]);
     if let Some(name) = target {
         build.arg(name);
     }
@@ -99,9 +98,8 @@ pub(crate) fn run(root: &Path, target: Option<&str>, seconds: u64) -> Result {
             fs::remove_dir_all(&scratch)?;
         }
         fs::create_dir_all(&scratch)?;
-        let mut command = cmd::cargo(root);
+        let mut command = fuzz_cargo(root);
         command
-            .env("RUSTC_BOOTSTRAP", "1")
             .args(["fuzz", "run", "--fuzz-dir", "fuzz", name])
             .arg(&scratch);
         let corpus = root.join("fuzz").join("corpus").join(name);
@@ -124,6 +122,17 @@ pub(crate) fn run(root: &Path, target: Option<&str>, seconds: u64) -> Result {
         })?;
     }
     Ok(())
+}
+
+/// Returns a cargo command for cargo-fuzz: nightly features on stable via `RUSTC_BOOTSTRAP`
+/// (as rustls's CI does), and the fuzz workspace's own `fuzz/target` directory even when the
+/// caller set `CARGO_TARGET_DIR` for the main workspace.
+fn fuzz_cargo(root: &Path) -> Command {
+    let mut command = cmd::cargo(root);
+    command
+        .env("RUSTC_BOOTSTRAP", "1")
+        .env_remove("CARGO_TARGET_DIR");
+    command
 }
 
 /// Installs cargo-fuzz with `cargo install --locked` unless `cargo fuzz --version` works.

@@ -187,9 +187,11 @@ pub(crate) fn golden_seeds() -> Result<Vec<Seed>> {
         plain: true,
         ..null
     };
+    // A PLAIN client sends INITIATE only after WELCOME: feed the 21-octet HELLO on its own.
+    let plain_server = SessionOptions { chunk: 21, ..plain };
     let refuse = SessionOptions {
         refuse_plain: true,
-        ..plain
+        ..plain_server
     };
     let traffic: &[&[u8]] = &[
         &ready, &one_byte, &empty, &ping_lol, &pong, &subscribe, &long,
@@ -236,7 +238,7 @@ pub(crate) fn golden_seeds() -> Result<Vec<Seed>> {
     add(
         "codec_session_server",
         "plain_hello",
-        &[&plain.encode(), &hello, &initiate, &one_byte],
+        &[&plain_server.encode(), &hello, &initiate, &one_byte],
     );
     add(
         "codec_session_server",
@@ -520,7 +522,8 @@ mod tests {
             .iter()
             .find(|seed| seed.target == "codec_session_server" && seed.name == "plain_hello.bin")
             .unwrap();
-        assert_eq!(&plain.bytes[..2], &[0x01, 0x00]);
+        assert_eq!(&plain.bytes[..2], &[0x01, 21]);
+        assert_eq!(hex(HELLO).unwrap().len(), 21);
         let limited = SessionOptions {
             max_size: 2,
             chunk: 7,

@@ -9,9 +9,10 @@ use crate::{Error, Socket, SocketType};
 /// Owns the I/O threads (default 1) and the inproc namespace of its sockets.
 ///
 /// Cloning gives another handle to the same context. Dropping the last handle terminates
-/// it like [`Context::term`]: blocked calls wake with [`Error::ContextTerminated`], sockets
-/// still open are closed (each with its LINGER) and the I/O threads are joined. This never
-/// hangs forever: lingering connections give up at their deadlines or when the peer is gone.
+/// it: blocked calls wake with [`Error::ContextTerminated`], sockets still open are closed
+/// (each with its LINGER) and the I/O threads are joined. Unlike [`Context::term`], dropping
+/// waits only for flushes to peers that are connected (up to LINGER), so it never hangs
+/// waiting for a peer that is not there.
 #[derive(Clone, Debug)]
 pub struct Context {
     inner: Arc<Inner>,
@@ -25,7 +26,8 @@ struct Inner {
 
 impl Drop for Inner {
     fn drop(&mut self) {
-        self.core.terminate();
+        // Bounded: queued messages for a peer that is not connected are given up.
+        self.core.terminate_bounded();
     }
 }
 
@@ -68,8 +70,10 @@ impl Context {
         self.inner.core.shutdown();
     }
 
-    /// Like `zmq_ctx_term`: shuts down, closes remaining sockets (honouring LINGER for queued
-    /// messages) and joins the I/O threads. Other clones of this handle become unusable.
+    /// Like `zmq_ctx_term`: shuts down, closes remaining sockets, waits until queued messages
+    /// are delivered or their LINGER expired, and joins the I/O threads. With LINGER -1 (the
+    /// default) this waits as long as it takes, even for a peer that has not connected yet, as
+    /// libzmq does; set LINGER to bound it. Other clones of this handle become unusable.
     ///
     /// # Errors
     /// None today; the `Result` mirrors `zmq_ctx_term` and leaves room for reporting.
@@ -85,7 +89,9 @@ impl Context {
     }
 
     fn from_core(core: Arc<ContextCore>) -> Self {
-        Self { inner: Arc::new(Inner { core }) }
+        Self {
+            inner: Arc::new(Inner { core }),
+        }
     }
 }
 
@@ -111,7 +117,10 @@ mod tests {
         let s = ctx.socket(SocketType::Peer).unwrap();
         clone.shutdown();
         assert_eq!(s.try_recv().unwrap_err().errno(), crate::errno::ETERM);
-        assert!(matches!(ctx.socket(SocketType::Peer), Err(Error::ContextTerminated)));
+        assert!(matches!(
+            ctx.socket(SocketType::Peer),
+            Err(Error::ContextTerminated)
+        ));
     }
 
     #[test]
@@ -125,6 +134,9 @@ mod tests {
     #[test]
     fn unsupported_socket_types() {
         let ctx = Context::new();
-        assert_eq!(ctx.socket(SocketType::Dealer).unwrap_err().errno(), crate::errno::ENOTSUP);
+        assert_eq!(
+            ctx.socket(SocketType::Dealer).unwrap_err().errno(),
+            crate::errno::ENOTSUP
+        );
     }
 }

@@ -181,7 +181,10 @@ mod tests {
         let table: Vec<(Error, i32)> = vec![
             (Error::InvalidEndpoint("x".into()), libc::EINVAL),
             (Error::InvalidArgument("x".into()), libc::EINVAL),
-            (Error::UnsupportedTransport("foo".into()), libc::EPROTONOSUPPORT),
+            (
+                Error::UnsupportedTransport("foo".into()),
+                libc::EPROTONOSUPPORT,
+            ),
             (Error::IncompatibleTransport("udp".into()), 156_384_712 + 52),
             (Error::ContextTerminated, 156_384_712 + 53),
             (Error::SocketClosed, libc::ENOTSOCK),
@@ -249,7 +252,10 @@ mod tests {
             (E::AddrNotAvailable, errno::EADDRNOTAVAIL),
             (E::NameTooLong, errno::ENAMETOOLONG),
             (E::EndpointNotFound("x".into()), errno::ENOENT),
-            (E::Io(std::io::Error::from_raw_os_error(libc::EMFILE)), libc::EMFILE),
+            (
+                E::Io(std::io::Error::from_raw_os_error(libc::EMFILE)),
+                libc::EMFILE,
+            ),
         ];
         for (e, expected) in cases {
             let text = format!("{e:?}");

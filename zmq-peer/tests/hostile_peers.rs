@@ -24,7 +24,9 @@ fn hostile_bytes(kind: &str) -> Vec<u8> {
     };
     match kind {
         "garbage" => b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
-        "random" => (0..512_u32).map(|i| u8::try_from((i * 167 + 13) % 256).expect("byte")).collect(),
+        "random" => (0..512_u32)
+            .map(|i| u8::try_from((i * 167 + 13) % 256).expect("byte"))
+            .collect(),
         // Octet 9 with bit 0 clear: not a ZMTP 3 signature.
         "wrong-signature" => {
             let mut bytes = GREETING.to_vec();
@@ -100,16 +102,30 @@ fn healthy_traffic(
 ) -> thread::JoinHandle<u32> {
     let healthy = peer(ctx);
     thread::spawn(move || {
-        let rid = healthy.connect_peer(&endpoint).expect("healthy connect_peer");
+        let rid = healthy
+            .connect_peer(&endpoint)
+            .expect("healthy connect_peer");
         let mut binder_side: Option<RoutingId> = None;
         let mut round = 0_u32;
         while !stop.load(Ordering::SeqCst) || round < 20 {
-            healthy.send(msg(&round.to_be_bytes(), rid)).expect("healthy send");
+            healthy
+                .send(msg(&round.to_be_bytes(), rid))
+                .expect("healthy send");
             let got = binder.recv().expect("binder recv from the healthy peer");
-            assert_eq!(got.as_bytes(), round.to_be_bytes(), "healthy message {round} lost");
+            assert_eq!(
+                got.as_bytes(),
+                round.to_be_bytes(),
+                "healthy message {round} lost"
+            );
             let id = got.routing_id().expect("routing id");
-            assert_eq!(*binder_side.get_or_insert(id), id, "nothing else is ever delivered");
-            binder.send(msg(&round.to_be_bytes(), id)).expect("binder reply");
+            assert_eq!(
+                *binder_side.get_or_insert(id),
+                id,
+                "nothing else is ever delivered"
+            );
+            binder
+                .send(msg(&round.to_be_bytes(), id))
+                .expect("binder reply");
             let reply = healthy.recv().expect("healthy recv");
             assert_eq!(reply.as_bytes(), round.to_be_bytes(), "reply {round} lost");
             assert_eq!(reply.routing_id(), Some(rid));
@@ -129,15 +145,21 @@ fn hostile_peers_are_dropped_and_the_healthy_one_is_unaffected() {
     let endpoint = binder.last_endpoint().expect("last_endpoint");
 
     let stop = Arc::new(AtomicBool::new(false));
-    let traffic = healthy_traffic(binder.clone(), endpoint.clone(), &ctx, Arc::clone(&stop));
+    let traffic = healthy_traffic(binder, endpoint.clone(), &ctx, Arc::clone(&stop));
 
     for kind in KINDS {
         let mut raw = RawPeer::connect(&endpoint);
         raw.send_lossy(&hostile_bytes(kind));
         let seen = raw.expect_closed(WAIT);
-        assert!(seen.is_empty() || seen[0] == 0xFF, "{kind}: only ZMTP may come back");
+        assert!(
+            seen.is_empty() || seen[0] == 0xFF,
+            "{kind}: only ZMTP may come back"
+        );
         // The healthy peer keeps going meanwhile; a panic there fails the join below.
-        assert!(!traffic.is_finished(), "{kind}: healthy traffic stopped early");
+        assert!(
+            !traffic.is_finished(),
+            "{kind}: healthy traffic stopped early"
+        );
     }
 
     // Many hostile connections at once, then the healthy peer once more.
@@ -177,5 +199,8 @@ fn peer_gone_mid_frame_is_dropped() {
     let id = got.routing_id().expect("routing id");
     drop(raw);
     let drained = support::wait_host_unreachable(&binder, id, WAIT);
-    assert!(drained.is_empty(), "the partial frame is never delivered: {drained:?}");
+    assert!(
+        drained.is_empty(),
+        "the partial frame is never delivered: {drained:?}"
+    );
 }

@@ -15,35 +15,62 @@ fn hwm_to_absent_peer(endpoint: &str) {
     let sender = peer(&ctx);
     sender.set_sndhwm(5).expect("SNDHWM");
     assert_eq!(sender.sndhwm().expect("SNDHWM"), 5);
-    let rid = sender.connect_peer(endpoint).expect("connect_peer to an absent peer");
+    let rid = sender
+        .connect_peer(endpoint)
+        .expect("connect_peer to an absent peer");
     for i in 0_u8..5 {
-        sender.try_send(msg(&[i], rid)).unwrap_or_else(|e| panic!("try_send {i}: {e:?}"));
+        sender
+            .try_send(msg(&[i], rid))
+            .unwrap_or_else(|e| panic!("try_send {i}: {e:?}"));
     }
-    assert_errno(sender.try_send(msg(&[5], rid)), errno::EAGAIN, "6th try_send");
+    assert_errno(
+        sender.try_send(msg(&[5], rid)),
+        errno::EAGAIN,
+        "6th try_send",
+    );
 
     sender.set_sndtimeo(100).expect("SNDTIMEO");
     let started = Instant::now();
-    assert_errno(sender.send(msg(&[6], rid)), errno::EAGAIN, "blocking send with SNDTIMEO 100");
+    assert_errno(
+        sender.send(msg(&[6], rid)),
+        errno::EAGAIN,
+        "blocking send with SNDTIMEO 100",
+    );
     let waited = started.elapsed();
     // Lower bound only: the call must have waited for (about) the timeout.
-    assert!(waited >= Duration::from_millis(90), "returned after {waited:?}");
+    assert!(
+        waited >= Duration::from_millis(90),
+        "returned after {waited:?}"
+    );
 
     sender.set_sndtimeo(0).expect("SNDTIMEO 0");
-    assert_errno(sender.send(msg(&[7], rid)), errno::EAGAIN, "send with SNDTIMEO 0");
+    assert_errno(
+        sender.send(msg(&[7], rid)),
+        errno::EAGAIN,
+        "send with SNDTIMEO 0",
+    );
 
     // When the peer shows up, exactly the five queued messages arrive, in order.
     let receiver = peer(&ctx);
     receiver.bind(endpoint).expect("bind the missing peer");
     for i in 0_u8..5 {
-        let got = receiver.recv().unwrap_or_else(|e| panic!("recv {i}: {e:?}"));
+        let got = receiver
+            .recv()
+            .unwrap_or_else(|e| panic!("recv {i}: {e:?}"));
         assert_eq!(got.as_bytes(), [i]);
     }
     receiver.set_rcvtimeo(200).expect("RCVTIMEO");
-    assert_errno(receiver.recv(), errno::EAGAIN, "nothing beyond the five queued messages");
+    assert_errno(
+        receiver.recv(),
+        errno::EAGAIN,
+        "nothing beyond the five queued messages",
+    );
 
     // With the connection up, the queue drains and sending works again.
     sender.set_sndtimeo(support::WAIT_MS).expect("SNDTIMEO");
-    sender.send(msg(b"after", rid)).expect("send once the peer is there");
+    sender
+        .send(msg(b"after", rid))
+        .expect("send once the peer is there");
     receiver.set_rcvtimeo(support::WAIT_MS).expect("RCVTIMEO");
     assert_eq!(receiver.recv().expect("recv").as_bytes(), b"after");
 }
@@ -74,9 +101,13 @@ fn sndhwm_zero_is_unlimited() {
     let ctx = Context::new();
     let sender = peer(&ctx);
     sender.set_sndhwm(0).expect("SNDHWM 0");
-    let rid = sender.connect_peer(&unused_tcp_endpoint()).expect("connect_peer");
+    let rid = sender
+        .connect_peer(&unused_tcp_endpoint())
+        .expect("connect_peer");
     for i in 0_u32..5000 {
-        sender.try_send(msg(&i.to_be_bytes(), rid)).unwrap_or_else(|e| panic!("try_send {i}: {e:?}"));
+        sender
+            .try_send(msg(&i.to_be_bytes(), rid))
+            .unwrap_or_else(|e| panic!("try_send {i}: {e:?}"));
     }
     sender.set_linger(0).expect("LINGER 0");
 }

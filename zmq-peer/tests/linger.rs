@@ -8,7 +8,10 @@ use std::thread;
 
 use zmq_peer::{Context, errno};
 
-use support::{WAIT, assert_errno, msg, peer, tempdir, unique_name, unused_tcp_endpoint, within};
+use support::{
+    Transport, WAIT, assert_errno, msg, pair_in, peer, tempdir, unique_name, unused_tcp_endpoint,
+    within,
+};
 
 /// Queues three messages to `endpoint` (nobody there), closes with `linger`, then binds a
 /// receiver and returns how many of the three it got.
@@ -21,11 +24,21 @@ fn queued_then_closed(endpoint: &str, linger: i32) -> usize {
     for i in 0_u8..3 {
         sender.send(msg(&[b'm', i], rid)).expect("send (queued)");
     }
-    // `close` may block until the linger is over; run it aside.
-    let closer = thread::spawn(move || sender.close());
+    // `close` may block until the linger is over; run it aside. With LINGER 0 it must return
+    // at once, and it must be over before the receiver appears.
+    let mut closer = Some(thread::spawn(move || sender.close()));
+    if linger == 0 {
+        let handle = closer.take().expect("closer");
+        within(WAIT, "close with LINGER 0", move || {
+            handle.join().expect("closer")
+        })
+        .expect("close");
+    }
 
     let receiver = peer(&ctx);
-    receiver.bind(endpoint).expect("bind after the sender closed");
+    receiver
+        .bind(endpoint)
+        .expect("bind after the sender closed");
     let mut got = 0;
     if linger == 0 {
         receiver.set_rcvtimeo(300).expect("RCVTIMEO");
@@ -40,7 +53,12 @@ fn queued_then_closed(endpoint: &str, linger: i32) -> usize {
             Err(error) => panic!("recv: {error:?}"),
         }
     }
-    within(WAIT, "close with linger", move || closer.join().expect("closer")).expect("close");
+    if let Some(handle) = closer {
+        within(WAIT, "close with linger", move || {
+            handle.join().expect("closer")
+        })
+        .expect("close");
+    }
     drop(receiver);
     within(WAIT, "Context::term", move || ctx.term()).expect("term");
     got
@@ -54,12 +72,18 @@ fn linger_forever_delivers_tcp() {
 #[test]
 fn linger_forever_delivers_ipc() {
     let dir = tempdir();
-    assert_eq!(queued_then_closed(&support::ipc_endpoint(dir.path(), "l"), -1), 3);
+    assert_eq!(
+        queued_then_closed(&support::ipc_endpoint(dir.path(), "l"), -1),
+        3
+    );
 }
 
 #[test]
 fn linger_forever_delivers_inproc() {
-    assert_eq!(queued_then_closed(&format!("inproc://{}", unique_name("linger")), -1), 3);
+    assert_eq!(
+        queued_then_closed(&format!("inproc://{}", unique_name("linger")), -1),
+        3
+    );
 }
 
 #[test]
@@ -69,7 +93,10 @@ fn positive_linger_delivers_within_the_window_tcp() {
 
 #[test]
 fn positive_linger_delivers_within_the_window_inproc() {
-    assert_eq!(queued_then_closed(&format!("inproc://{}", unique_name("linger")), 5000), 3);
+    assert_eq!(
+        queued_then_closed(&format!("inproc://{}", unique_name("linger")), 5000),
+        3
+    );
 }
 
 #[test]
@@ -79,7 +106,49 @@ fn zero_linger_discards_tcp() {
 
 #[test]
 fn zero_linger_discards_inproc() {
-    assert_eq!(queued_then_closed(&format!("inproc://{}", unique_name("linger")), 0), 0);
+    assert_eq!(
+        queued_then_closed(&format!("inproc://{}", unique_name("linger")), 0),
+        0
+    );
+}
+
+/// The bind side replies and closes at once (as `zpeer echo --count` does): with the default
+/// LINGER the replies still reach the connecter, also after the binder's context terminated.
+fn close_flushes_replies(transport: Transport) {
+    let connecter_ctx = Context::new();
+    let separate = transport.has_metadata();
+    let binder_ctx = if separate {
+        Context::new()
+    } else {
+        connecter_ctx.clone()
+    };
+    let p = pair_in(&binder_ctx, &connecter_ctx, transport);
+    for i in 0_u32..100 {
+        p.binder
+            .send(msg(&i.to_be_bytes(), p.to_connecter))
+            .expect("reply");
+    }
+    let support::Pair {
+        binder,
+        connecter,
+        to_binder,
+        ..
+    } = p;
+    binder.close().expect("close right after sending");
+    if separate {
+        within(WAIT, "binder Context::term", move || binder_ctx.term()).expect("term");
+    }
+    for i in 0_u32..100 {
+        let got = connecter
+            .recv()
+            .unwrap_or_else(|e| panic!("reply {i} lost: {e:?}"));
+        assert_eq!(got.as_bytes(), i.to_be_bytes());
+        assert_eq!(got.routing_id(), Some(to_binder));
+    }
+}
+
+mod close_flushes {
+    crate::support::transport_suite!(super::close_flushes_replies);
 }
 
 #[test]
@@ -107,7 +176,10 @@ fn term_waits_for_queued_messages_then_returns() {
         sender.send(msg(&i.to_be_bytes(), rid)).expect("send");
     }
     sender.close().expect("close");
-    within(WAIT, "Context::term flushing 2000 messages", move || ctx.term()).expect("term");
+    within(WAIT, "Context::term flushing 2000 messages", move || {
+        ctx.term()
+    })
+    .expect("term");
     for i in 0_u32..2000 {
         assert_eq!(receiver.recv().expect("recv").as_bytes(), i.to_be_bytes());
     }

@@ -32,7 +32,9 @@ fn many_peers(bind_endpoint: &str, count: usize) {
         for index in batch_start..batch_end {
             let socket = peer(&ctx);
             let rid = socket.connect_peer(&endpoint).expect("connect_peer");
-            socket.send(msg(&index_bytes(index), rid)).expect("send index");
+            socket
+                .send(msg(&index_bytes(index), rid))
+                .expect("send index");
             peers.push((socket, rid));
         }
         // Wait for this batch before connecting the next (keeps the listen backlog small).
@@ -40,20 +42,33 @@ fn many_peers(bind_endpoint: &str, count: usize) {
             let got = binder.recv().expect("binder recv (bounded by RCVTIMEO)");
             let index = parse_index(got.as_bytes());
             let id = got.routing_id().expect("routing id");
-            assert!(binder_ids.insert(index, id).is_none(), "index {index} received twice");
+            assert!(
+                binder_ids.insert(index, id).is_none(),
+                "index {index} received twice"
+            );
         }
     }
     assert_eq!(binder_ids.len(), count);
     let distinct: HashSet<RoutingId> = binder_ids.values().copied().collect();
-    assert_eq!(distinct.len(), count, "the binder gave every peer its own routing id");
+    assert_eq!(
+        distinct.len(),
+        count,
+        "the binder gave every peer its own routing id"
+    );
 
     // The binder answers every peer by id; each peer must get exactly its own index back.
     for (index, id) in &binder_ids {
-        binder.send(msg(&index_bytes(*index), *id)).expect("binder send");
+        binder
+            .send(msg(&index_bytes(*index), *id))
+            .expect("binder send");
     }
     for (index, (socket, rid)) in peers.iter().enumerate() {
         let got = socket.recv().expect("peer recv (bounded by RCVTIMEO)");
-        assert_eq!(parse_index(got.as_bytes()), index, "peer {index} got someone else's reply");
+        assert_eq!(
+            parse_index(got.as_bytes()),
+            index,
+            "peer {index} got someone else's reply"
+        );
         assert_eq!(got.routing_id(), Some(*rid));
     }
 }
@@ -67,7 +82,9 @@ fn thousand_peers_inproc() {
 fn thousand_peers_tcp() {
     let count = match soft_nofile_limit() {
         Some(limit) if limit < 2 * PEERS as u64 + 200 => {
-            let fit = usize::try_from(limit.saturating_sub(200) / 2).unwrap_or(PEERS).max(200);
+            let fit = usize::try_from(limit.saturating_sub(200) / 2)
+                .unwrap_or(PEERS)
+                .max(200);
             eprintln!("RLIMIT_NOFILE soft limit {limit}: running the tcp case with {fit} peers");
             fit.min(PEERS)
         }

@@ -25,12 +25,31 @@ fn read_only_values() {
     let ctx = Context::new();
     let socket = peer(&ctx);
     assert_eq!(socket.option_int(ZMQ_TYPE).expect("ZMQ_TYPE"), 19);
-    assert_eq!(socket.option_int(ZMQ_THREAD_SAFE).expect("ZMQ_THREAD_SAFE"), 1);
-    assert_errno(socket.option_int(ZMQ_FD), errno::EINVAL, "ZMQ_FD on a thread-safe socket");
+    assert_eq!(
+        socket.option_int(ZMQ_THREAD_SAFE).expect("ZMQ_THREAD_SAFE"),
+        1
+    );
+    assert_errno(
+        socket.option_int(ZMQ_FD),
+        errno::EINVAL,
+        "ZMQ_FD on a thread-safe socket",
+    );
     assert_eq!(socket.option_int(ZMQ_RCVMORE).expect("ZMQ_RCVMORE"), 0);
-    assert_eq!(socket.option_int(ZMQ_EVENTS).expect("ZMQ_EVENTS"), 2, "POLLOUT only when idle");
-    assert_errno(socket.set_option_int(ZMQ_TYPE, 12), errno::EINVAL, "set ZMQ_TYPE");
-    assert_errno(socket.set_option_int(ZMQ_THREAD_SAFE, 0), errno::EINVAL, "set THREAD_SAFE");
+    assert_eq!(
+        socket.option_int(ZMQ_EVENTS).expect("ZMQ_EVENTS"),
+        2,
+        "POLLOUT only when idle"
+    );
+    assert_errno(
+        socket.set_option_int(ZMQ_TYPE, 12),
+        errno::EINVAL,
+        "set ZMQ_TYPE",
+    );
+    assert_errno(
+        socket.set_option_int(ZMQ_THREAD_SAFE, 0),
+        errno::EINVAL,
+        "set THREAD_SAFE",
+    );
 }
 
 #[test]
@@ -68,19 +87,32 @@ fn defaults() {
 fn numbered_and_typed_accessors_agree() {
     let ctx = Context::new();
     let socket = peer(&ctx);
-    socket.set_option_int(ZMQ_SNDHWM, 7).expect("SNDHWM by number");
+    socket
+        .set_option_int(ZMQ_SNDHWM, 7)
+        .expect("SNDHWM by number");
     assert_eq!(socket.sndhwm().expect("SNDHWM"), 7);
     socket.set_rcvhwm(9).expect("RCVHWM");
     assert_eq!(socket.option_int(ZMQ_RCVHWM).expect("RCVHWM by number"), 9);
-    socket.set_option_int(ZMQ_LINGER, 250).expect("LINGER by number");
+    socket
+        .set_option_int(ZMQ_LINGER, 250)
+        .expect("LINGER by number");
     assert_eq!(socket.linger().expect("LINGER"), 250);
-    socket.set_option_int(ZMQ_RCVTIMEO, 11).expect("RCVTIMEO by number");
+    socket
+        .set_option_int(ZMQ_RCVTIMEO, 11)
+        .expect("RCVTIMEO by number");
     assert_eq!(socket.rcvtimeo().expect("RCVTIMEO"), 11);
     socket.set_sndtimeo(12).expect("SNDTIMEO");
-    assert_eq!(socket.option_int(ZMQ_SNDTIMEO).expect("SNDTIMEO by number"), 12);
-    socket.set_option_int(ZMQ_IMMEDIATE, 1).expect("IMMEDIATE by number");
+    assert_eq!(
+        socket.option_int(ZMQ_SNDTIMEO).expect("SNDTIMEO by number"),
+        12
+    );
+    socket
+        .set_option_int(ZMQ_IMMEDIATE, 1)
+        .expect("IMMEDIATE by number");
     assert!(socket.immediate().expect("IMMEDIATE"));
-    socket.set_option_int(ZMQ_HEARTBEAT_TTL, 250).expect("TTL by number");
+    socket
+        .set_option_int(ZMQ_HEARTBEAT_TTL, 250)
+        .expect("TTL by number");
     assert_eq!(socket.option_int(ZMQ_HEARTBEAT_TTL).expect("TTL"), 200);
 }
 
@@ -88,12 +120,36 @@ fn numbered_and_typed_accessors_agree() {
 fn invalid_values_are_einval() {
     let ctx = Context::new();
     let socket = peer(&ctx);
-    assert_errno(socket.set_option_int(ZMQ_SNDHWM, -1), errno::EINVAL, "SNDHWM -1");
-    assert_errno(socket.set_option_int(ZMQ_LINGER, -2), errno::EINVAL, "LINGER -2");
-    assert_errno(socket.set_option_int(ZMQ_RCVTIMEO, -2), errno::EINVAL, "RCVTIMEO -2");
-    assert_errno(socket.set_option_int(ZMQ_IMMEDIATE, 2), errno::EINVAL, "IMMEDIATE 2");
-    assert_errno(socket.set_option_int(99_999, 1), errno::EINVAL, "unknown option");
-    assert_errno(socket.option_int(99_999), errno::EINVAL, "unknown option (get)");
+    assert_errno(
+        socket.set_option_int(ZMQ_SNDHWM, -1),
+        errno::EINVAL,
+        "SNDHWM -1",
+    );
+    assert_errno(
+        socket.set_option_int(ZMQ_LINGER, -2),
+        errno::EINVAL,
+        "LINGER -2",
+    );
+    assert_errno(
+        socket.set_option_int(ZMQ_RCVTIMEO, -2),
+        errno::EINVAL,
+        "RCVTIMEO -2",
+    );
+    assert_errno(
+        socket.set_option_int(ZMQ_IMMEDIATE, 2),
+        errno::EINVAL,
+        "IMMEDIATE 2",
+    );
+    assert_errno(
+        socket.set_option_int(99_999, 1),
+        errno::EINVAL,
+        "unknown option",
+    );
+    assert_errno(
+        socket.option_int(99_999),
+        errno::EINVAL,
+        "unknown option (get)",
+    );
     socket.set_maxmsgsize(1 << 40).expect("large MAXMSGSIZE");
     assert_eq!(socket.maxmsgsize().expect("MAXMSGSIZE"), 1 << 40);
 }
@@ -104,6 +160,14 @@ fn routing_id_option_accepts_1_to_255_octets() {
     let socket = peer(&ctx);
     socket.set_routing_id(b"me").expect("2 octets");
     socket.set_routing_id(&[1; 255]).expect("255 octets");
-    assert_errno(socket.set_routing_id(&[]), errno::EINVAL, "empty routing id");
-    assert_errno(socket.set_routing_id(&[1; 256]), errno::EINVAL, "256 octets");
+    assert_errno(
+        socket.set_routing_id(&[]),
+        errno::EINVAL,
+        "empty routing id",
+    );
+    assert_errno(
+        socket.set_routing_id(&[1; 256]),
+        errno::EINVAL,
+        "256 octets",
+    );
 }

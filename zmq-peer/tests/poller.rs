@@ -10,33 +10,52 @@ use zmq_peer::{Context, PollEvents, Poller, errno};
 
 use support::{Transport, WAIT, assert_errno, msg, pair, peer};
 
-#[test]
-fn pollout_always_pollin_when_a_message_waits() {
+fn pollout_always_pollin_when_a_message_waits(transport: Transport) {
     let ctx = Context::new();
-    let p = pair(&ctx, Transport::Tcp);
+    let p = pair(&ctx, transport);
     let mut poller = Poller::new();
-    poller.add(&p.binder, 7, PollEvents::POLLIN | PollEvents::POLLOUT).expect("add");
+    poller
+        .add(&p.binder, 7, PollEvents::POLLIN | PollEvents::POLLOUT)
+        .expect("add");
 
     // Idle: only POLLOUT (PEER is always writable as far as the poller can tell).
-    let events = poller.wait(Some(Duration::ZERO)).expect("POLLOUT is ready at once");
+    let events = poller
+        .wait(Some(Duration::ZERO))
+        .expect("POLLOUT is ready at once");
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].token, 7);
     assert!(events[0].events.contains(PollEvents::POLLOUT));
     assert!(!events[0].events.contains(PollEvents::POLLIN));
 
     p.connecter.send(msg(b"wake", p.to_binder)).expect("send");
-    poller.modify(&p.binder, PollEvents::POLLIN).expect("modify to POLLIN only");
+    poller
+        .modify(&p.binder, PollEvents::POLLIN)
+        .expect("modify to POLLIN only");
     let events = poller.wait(Some(WAIT)).expect("POLLIN within the wait");
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].token, 7);
     assert!(events[0].events.contains(PollEvents::POLLIN));
     assert!(p.binder.events().contains(PollEvents::POLLIN));
     assert!(p.binder.events().contains(PollEvents::POLLOUT));
-    assert_eq!(p.binder.try_recv().expect("the message is there").as_bytes(), b"wake");
+    assert_eq!(
+        p.binder
+            .try_recv()
+            .expect("the message is there")
+            .as_bytes(),
+        b"wake"
+    );
 
     // Consumed: POLLIN is gone (level-triggered) and the wait expires with EAGAIN.
     assert!(!p.binder.events().contains(PollEvents::POLLIN));
-    assert_errno(poller.wait(Some(Duration::from_millis(50))), errno::EAGAIN, "expired wait");
+    assert_errno(
+        poller.wait(Some(Duration::from_millis(50))),
+        errno::EAGAIN,
+        "expired wait",
+    );
+}
+
+mod pollin_pollout {
+    crate::support::transport_suite!(super::pollout_always_pollin_when_a_message_waits);
 }
 
 #[test]
@@ -63,15 +82,23 @@ fn several_sockets_report_their_own_tokens() {
     let a = pair(&ctx, Transport::InprocBindFirst);
     let b = pair(&ctx, Transport::Tcp);
     let mut poller = Poller::new();
-    poller.add(&a.binder, 100, PollEvents::POLLIN).expect("add a");
-    poller.add(&b.binder, 200, PollEvents::POLLIN).expect("add b");
+    poller
+        .add(&a.binder, 100, PollEvents::POLLIN)
+        .expect("add a");
+    poller
+        .add(&b.binder, 200, PollEvents::POLLIN)
+        .expect("add b");
     b.connecter.send(msg(b"b", b.to_binder)).expect("send");
     let events = poller.wait(Some(WAIT)).expect("b is readable");
     let tokens: Vec<usize> = events.iter().map(|e| e.token).collect();
     assert_eq!(tokens, [200]);
 
     poller.remove(&b.binder).expect("remove b");
-    assert_errno(poller.wait(Some(Duration::from_millis(20))), errno::EAGAIN, "b removed");
+    assert_errno(
+        poller.wait(Some(Duration::from_millis(20))),
+        errno::EAGAIN,
+        "b removed",
+    );
     assert_errno(poller.remove(&b.binder), errno::EINVAL, "remove twice");
 }
 
@@ -81,11 +108,23 @@ fn registration_errors() {
     let socket = peer(&ctx);
     let mut poller = Poller::new();
     poller.add(&socket, 1, PollEvents::POLLIN).expect("add");
-    assert_errno(poller.add(&socket, 2, PollEvents::POLLIN), errno::EINVAL, "add twice");
+    assert_errno(
+        poller.add(&socket, 2, PollEvents::POLLIN),
+        errno::EINVAL,
+        "add twice",
+    );
     let other = peer(&ctx);
-    assert_errno(poller.modify(&other, PollEvents::POLLIN), errno::EINVAL, "modify unknown");
+    assert_errno(
+        poller.modify(&other, PollEvents::POLLIN),
+        errno::EINVAL,
+        "modify unknown",
+    );
 
     // Waiting forever on an empty poller would never return: libzmq says EFAULT.
     let mut empty = Poller::new();
-    assert_errno(empty.wait(None), errno::EFAULT, "empty poller, infinite wait");
+    assert_errno(
+        empty.wait(None),
+        errno::EFAULT,
+        "empty poller, infinite wait",
+    );
 }

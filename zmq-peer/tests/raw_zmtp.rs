@@ -1,6 +1,6 @@
 //! A bound PEER against a hand-written ZMTP peer on a raw `TcpStream` (PROTOCOL.md §1.1, §3.2,
-//! §4.1, §9.5, §11.1 G and K): our greeting and READY bytes, multipart dropped whole, tolerated
-//! framing variants, PING answered with PONG.
+//! §4.2, §9.5, §11.1 G): our greeting and READY bytes, multipart dropped whole, tolerated framing
+//! variants.
 
 mod support;
 
@@ -40,7 +40,11 @@ fn multipart_is_dropped_whole() {
     // "A" with MORE and "B" (one two-frame message), then the single-frame "C".
     raw.send(&[0x01, 0x01, b'A', 0x00, 0x01, b'B', 0x00, 0x01, b'C']);
     let got = socket.recv().expect("recv");
-    assert_eq!(got.as_bytes(), b"C", "only the single-frame message is delivered");
+    assert_eq!(
+        got.as_bytes(),
+        b"C",
+        "only the single-frame message is delivered"
+    );
     assert_eq!(got.gets("Socket-Type"), Some("PEER"));
     let rid = got.routing_id().expect("routing id");
 
@@ -90,34 +94,6 @@ fn tolerated_framing_variants() {
     let long = raw.read_frame();
     assert_eq!((long.flags, long.body.len()), (0x02, 256));
     assert!(long.body.iter().all(|b| *b == 8));
-}
-
-#[test]
-fn ping_is_answered_with_pong() {
-    let ctx = Context::new();
-    let (_socket, endpoint) = bound_peer(&ctx);
-    let mut raw = RawPeer::connect(&endpoint);
-    raw.handshake("PEER");
-
-    // PING, TTL 0, context "LOL" -> PONG "LOL" (test_heartbeats).
-    raw.send(&[0x04, 0x0A, 0x04, b'P', b'I', b'N', b'G', 0x00, 0x00, b'L', b'O', b'L']);
-    let pong = raw.read_exact(10);
-    assert_eq!(pong, [0x04, 0x08, 0x04, b'P', b'O', b'N', b'G', b'L', b'O', b'L']);
-
-    // PING without context -> bare PONG.
-    raw.send(&[0x04, 0x07, 0x04, b'P', b'I', b'N', b'G', 0x00, 0x00]);
-    assert_eq!(raw.read_exact(7), [0x04, 0x05, 0x04, b'P', b'O', b'N', b'G']);
-
-    // A 58-octet context is truncated to 16 in the PONG.
-    let context: Vec<u8> = (0..58_u8).map(|i| b'a' + i % 26).collect();
-    let mut ping = vec![0x04, 7 + 58, 0x04, b'P', b'I', b'N', b'G', 0x00, 0x00];
-    ping.extend_from_slice(&context);
-    raw.send(&ping);
-    let pong = raw.read_frame();
-    assert_eq!(pong.flags, 0x04);
-    assert_eq!(pong.body.len(), 21);
-    assert_eq!(&pong.body[..5], b"\x04PONG");
-    assert_eq!(&pong.body[5..], &context[..16]);
 }
 
 /// The routing id of the raw peer, learnt by having it send one message.

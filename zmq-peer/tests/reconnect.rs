@@ -36,14 +36,20 @@ fn binder_restart(transport: Transport) {
     wait_for_reconnect_attempt(&endpoint);
 
     for i in 0_u8..3 {
-        connecter.send(msg(&[b'd', i], original)).expect("send while the binder is down");
+        connecter
+            .send(msg(&[b'd', i], original))
+            .expect("send while the binder is down");
     }
 
     let binder = peer(&ctx);
-    binder.bind(&endpoint).expect("bind again on the same endpoint");
+    binder
+        .bind(&endpoint)
+        .expect("bind again on the same endpoint");
     let mut new_id = None;
     for i in 0_u8..3 {
-        let got = binder.recv().expect("message queued while down is delivered");
+        let got = binder
+            .recv()
+            .expect("message queued while down is delivered");
         assert_eq!(got.as_bytes(), [b'd', i]);
         let id = got.routing_id().expect("routing id");
         assert_eq!(*new_id.get_or_insert(id), id, "one connection");
@@ -52,7 +58,11 @@ fn binder_restart(transport: Transport) {
     binder.send(msg(b"reply", new_id)).expect("reply");
     let reply = connecter.recv().expect("reply reaches the connecter");
     assert_eq!(reply.as_bytes(), b"reply");
-    assert_eq!(reply.routing_id(), Some(original), "connecter's routing id survived");
+    assert_eq!(
+        reply.routing_id(),
+        Some(original),
+        "connecter's routing id survived"
+    );
 }
 
 /// Puts a plain listener on `endpoint` until one connection attempt arrives there. Binding is
@@ -60,7 +70,10 @@ fn binder_restart(transport: Transport) {
 fn wait_for_reconnect_attempt(endpoint: &str) {
     let deadline = Instant::now() + WAIT;
     loop {
-        assert!(Instant::now() < deadline, "no reconnect attempt reached {endpoint}");
+        assert!(
+            Instant::now() < deadline,
+            "no reconnect attempt reached {endpoint}"
+        );
         if let Some(addr) = endpoint.strip_prefix("tcp://") {
             let Ok(listener) = TcpListener::bind(addr) else {
                 thread::sleep(Duration::from_millis(10));
@@ -100,7 +113,11 @@ fn wait_for_reconnect_attempt(endpoint: &str) {
 }
 
 /// Accepts one connection within `limit` (stops early if `path` is given and disappears).
-fn accept_unix_within(listener: &UnixListener, limit: Duration, path: Option<&std::path::Path>) -> bool {
+fn accept_unix_within(
+    listener: &UnixListener,
+    limit: Duration,
+    path: Option<&std::path::Path>,
+) -> bool {
     listener.set_nonblocking(true).expect("nonblocking");
     let deadline = Instant::now() + limit;
     loop {
@@ -161,7 +178,10 @@ impl Proxy {
                         list.push(client.try_clone().expect("clone"));
                         list.push(server.try_clone().expect("clone"));
                         drop(list);
-                        pump(client.try_clone().expect("clone"), server.try_clone().expect("c"));
+                        pump(
+                            client.try_clone().expect("clone"),
+                            server.try_clone().expect("c"),
+                        );
                         pump(server, client);
                         accepted2.fetch_add(1, Ordering::SeqCst);
                     }
@@ -172,7 +192,12 @@ impl Proxy {
                 }
             }
         });
-        Self { endpoint, accepted, streams, stop }
+        Self {
+            endpoint,
+            accepted,
+            streams,
+            stop,
+        }
     }
 
     /// Shuts down every forwarded connection (both directions, both sides).
@@ -215,24 +240,36 @@ fn connection_cut_keeps_connecter_id_and_gives_binder_a_new_one() {
     binder.bind("tcp://127.0.0.1:*").expect("bind");
     let proxy = Proxy::start(&binder.last_endpoint().expect("last_endpoint"));
     let connecter = peer(&ctx);
-    let to_binder = connecter.connect_peer(&proxy.endpoint).expect("connect_peer via proxy");
+    let to_binder = connecter
+        .connect_peer(&proxy.endpoint)
+        .expect("connect_peer via proxy");
 
     connecter.send(msg(b"one", to_binder)).expect("send one");
     let got = binder.recv().expect("recv one");
     assert_eq!(got.as_bytes(), b"one");
     let first_id = got.routing_id().expect("routing id");
     binder.send(msg(b"r1", first_id)).expect("reply one");
-    assert_eq!(connecter.recv().expect("recv r1").routing_id(), Some(to_binder));
+    assert_eq!(
+        connecter.recv().expect("recv r1").routing_id(),
+        Some(to_binder)
+    );
 
     proxy.cut();
     // The connecter reconnects through the proxy on its own.
-    wait_until(WAIT, "reconnect through the proxy", || proxy.accepted.load(Ordering::SeqCst) >= 2);
+    wait_until(WAIT, "reconnect through the proxy", || {
+        proxy.accepted.load(Ordering::SeqCst) >= 2
+    });
 
-    connecter.send(msg(b"two", to_binder)).expect("same routing id after the reconnect");
+    connecter
+        .send(msg(b"two", to_binder))
+        .expect("same routing id after the reconnect");
     let got = binder.recv().expect("recv two");
     assert_eq!(got.as_bytes(), b"two");
     let second_id = got.routing_id().expect("routing id");
-    assert_ne!(second_id, first_id, "binder sees the reconnected peer under a new id");
+    assert_ne!(
+        second_id, first_id,
+        "binder sees the reconnected peer under a new id"
+    );
 
     // The old bind-side id is gone.
     wait_host_unreachable(&binder, first_id, WAIT);
@@ -248,9 +285,14 @@ fn connection_cut_keeps_connecter_id_and_gives_binder_a_new_one() {
 fn peer_gone_is_unreachable(transport: Transport) {
     let ctx = Context::new();
     let p = pair(&ctx, transport);
-    p.connecter.send(msg(b"last words", p.to_binder)).expect("send");
+    p.connecter
+        .send(msg(b"last words", p.to_binder))
+        .expect("send");
     p.connecter.close().expect("close the connecter");
-    let got = p.binder.recv().expect("message sent before the close is still delivered");
+    let got = p
+        .binder
+        .recv()
+        .expect("message sent before the close is still delivered");
     assert_eq!(got.as_bytes(), b"last words");
     p.binder.set_sndtimeo(0).expect("SNDTIMEO 0");
     wait_host_unreachable(&p.binder, p.to_connecter, WAIT);
@@ -258,12 +300,40 @@ fn peer_gone_is_unreachable(transport: Transport) {
     let binder = p.binder.clone();
     let rid = p.to_connecter;
     support::within(WAIT, "send to a gone peer", move || {
-        assert_errno(binder.send(msg(b"x", rid)), errno::EHOSTUNREACH, "blocking send to gone peer");
+        assert_errno(
+            binder.send(msg(b"x", rid)),
+            errno::EHOSTUNREACH,
+            "blocking send to gone peer",
+        );
     });
 }
 
 mod peer_gone {
     crate::support::transport_suite!(super::peer_gone_is_unreachable);
+}
+
+/// `disconnect` on the connect side destroys that routing id on both ends.
+fn disconnect_destroys_the_routing_id(transport: Transport) {
+    let ctx = Context::new();
+    let p = pair(&ctx, transport);
+    p.binder.send(msg(b"r", p.to_connecter)).expect("reply");
+    assert_eq!(p.connecter.recv().expect("recv").as_bytes(), b"r");
+    p.connecter.disconnect(&p.endpoint).expect("disconnect");
+    wait_host_unreachable(&p.connecter, p.to_binder, WAIT);
+    let drained = wait_host_unreachable(&p.binder, p.to_connecter, WAIT);
+    assert!(
+        drained.is_empty(),
+        "nothing arrives after the disconnect: {drained:?}"
+    );
+    assert_errno(
+        p.connecter.disconnect(&p.endpoint),
+        errno::ENOENT,
+        "second disconnect",
+    );
+}
+
+mod disconnect {
+    crate::support::transport_suite!(super::disconnect_destroys_the_routing_id);
 }
 
 #[test]
@@ -273,5 +343,9 @@ fn reconnect_ivl_option() {
     assert_eq!(socket.reconnect_ivl().expect("RECONNECT_IVL"), 100);
     socket.set_reconnect_ivl(-1).expect("RECONNECT_IVL -1");
     assert_eq!(socket.reconnect_ivl().expect("RECONNECT_IVL"), -1);
-    assert_errno(socket.set_reconnect_ivl(-2), errno::EINVAL, "RECONNECT_IVL -2");
+    assert_errno(
+        socket.set_reconnect_ivl(-2),
+        errno::EINVAL,
+        "RECONNECT_IVL -2",
+    );
 }

@@ -16,11 +16,21 @@ fn test_peer_sequence(transport: Transport) {
     let connecter = peer(&ctx);
 
     let rid1 = if transport.connect_first() {
-        let rid1 = connecter.connect_peer(&endpoint.bind).expect("connect_peer before bind");
-        assert_eq!(connecter.last_endpoint().expect("last_endpoint"), endpoint.bind);
-        connecter.send(msg(&[0x01], rid1)).expect("send 0x01 before the bind");
+        let rid1 = connecter
+            .connect_peer(&endpoint.bind)
+            .expect("connect_peer before bind");
+        assert_eq!(
+            connecter.last_endpoint().expect("last_endpoint"),
+            endpoint.bind
+        );
+        connecter
+            .send(msg(&[0x01], rid1))
+            .expect("send 0x01 before the bind");
         binder.bind(&endpoint.bind).expect("bind");
-        assert_eq!(binder.last_endpoint().expect("last_endpoint"), endpoint.bind);
+        assert_eq!(
+            binder.last_endpoint().expect("last_endpoint"),
+            endpoint.bind
+        );
         rid1
     } else {
         binder.bind(&endpoint.bind).expect("bind");
@@ -28,7 +38,9 @@ fn test_peer_sequence(transport: Transport) {
         check_resolved_endpoint(transport, &endpoint.bind, &resolved);
         let rid1 = connecter.connect_peer(&resolved).expect("connect_peer");
         assert_eq!(connecter.last_endpoint().expect("last_endpoint"), resolved);
-        connecter.send(msg(&[0x01], rid1)).expect("send 0x01 (queued before the handshake)");
+        connecter
+            .send(msg(&[0x01], rid1))
+            .expect("send 0x01 (queued before the handshake)");
         rid1
     };
     assert_ne!(rid1.get(), 0);
@@ -36,7 +48,9 @@ fn test_peer_sequence(transport: Transport) {
     let received = binder.recv().expect("binder receives 0x01");
     assert_eq!(received.as_bytes(), &[0x01]);
     assert_eq!(received.len(), 1);
-    let rid2 = received.routing_id().expect("received message carries a routing id");
+    let rid2 = received
+        .routing_id()
+        .expect("received message carries a routing id");
     assert_ne!(rid2.get(), 0);
     check_metadata(transport, &received);
 
@@ -55,18 +69,30 @@ fn test_peer_sequence(transport: Transport) {
 fn payload_sizes(transport: Transport) {
     let ctx = Context::new();
     let p = pair(&ctx, transport);
-    for (index, size) in [0_usize, 1, 254, 255, 256, 8191, 8192, 65_536, 1 << 20].into_iter().enumerate()
+    for (index, size) in [0_usize, 1, 254, 255, 256, 8191, 8192, 65_536, 1 << 20]
+        .into_iter()
+        .enumerate()
     {
         let body = pattern(size, index);
-        p.connecter.send(msg(&body, p.to_binder)).expect("send to binder");
+        p.connecter
+            .send(msg(&body, p.to_binder))
+            .expect("send to binder");
         let got = p.binder.recv().expect("binder recv");
         assert_eq!(got.len(), size);
-        assert!(got.as_bytes() == body.as_slice(), "payload of {size} octets corrupted (to binder)");
+        assert!(
+            got.as_bytes() == body.as_slice(),
+            "payload of {size} octets corrupted (to binder)"
+        );
         assert_eq!(got.routing_id(), Some(p.to_connecter));
 
-        p.binder.send(msg(&body, p.to_connecter)).expect("send to connecter");
+        p.binder
+            .send(msg(&body, p.to_connecter))
+            .expect("send to connecter");
         let got = p.connecter.recv().expect("connecter recv");
-        assert!(got.as_bytes() == body.as_slice(), "payload of {size} octets corrupted (to connecter)");
+        assert!(
+            got.as_bytes() == body.as_slice(),
+            "payload of {size} octets corrupted (to connecter)"
+        );
         assert_eq!(got.routing_id(), Some(p.to_binder));
     }
     within(WAIT, "Context drop", move || drop((p, ctx)));
@@ -76,17 +102,35 @@ fn payload_sizes(transport: Transport) {
 fn two_connections_to_one_endpoint(transport: Transport) {
     let ctx = Context::new();
     let p = pair(&ctx, transport);
-    let second = p.connecter.connect_peer(&p.endpoint).expect("second connect_peer");
-    assert_ne!(second, p.to_binder, "second connection gets a new routing id");
-    p.connecter.send(msg(b"second", second)).expect("send over the second connection");
+    let second = p
+        .connecter
+        .connect_peer(&p.endpoint)
+        .expect("second connect_peer");
+    assert_ne!(
+        second, p.to_binder,
+        "second connection gets a new routing id"
+    );
+    p.connecter
+        .send(msg(b"second", second))
+        .expect("send over the second connection");
     let got = p.binder.recv().expect("binder recv");
     assert_eq!(got.as_bytes(), b"second");
     let second_at_binder = got.routing_id().expect("routing id");
-    assert_ne!(second_at_binder, p.to_connecter, "binder sees two distinct peers");
+    assert_ne!(
+        second_at_binder, p.to_connecter,
+        "binder sees two distinct peers"
+    );
 
-    p.binder.send(msg(b"to-second", second_at_binder)).expect("reply over the second connection");
-    p.binder.send(msg(b"to-first", p.to_connecter)).expect("reply over the first connection");
-    let mut replies = [p.connecter.recv().expect("recv"), p.connecter.recv().expect("recv")];
+    p.binder
+        .send(msg(b"to-second", second_at_binder))
+        .expect("reply over the second connection");
+    p.binder
+        .send(msg(b"to-first", p.to_connecter))
+        .expect("reply over the first connection");
+    let mut replies = [
+        p.connecter.recv().expect("recv"),
+        p.connecter.recv().expect("recv"),
+    ];
     replies.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
     assert_eq!(replies[0].as_bytes(), b"to-first");
     assert_eq!(replies[0].routing_id(), Some(p.to_binder));
@@ -100,7 +144,9 @@ fn ordering(transport: Transport) {
     let ctx = Context::new();
     let p = pair(&ctx, transport);
     for i in 0_u32..1000 {
-        p.connecter.send(msg(&i.to_be_bytes(), p.to_binder)).expect("send");
+        p.connecter
+            .send(msg(&i.to_be_bytes(), p.to_binder))
+            .expect("send");
     }
     for i in 0_u32..1000 {
         let got = p.binder.recv().expect("recv");
@@ -142,11 +188,17 @@ fn check_metadata(transport: Transport, message: &Message) {
     if transport.has_metadata() {
         assert_eq!(message.gets("Socket-Type"), Some("PEER"));
     } else {
-        assert_eq!(message.gets("Socket-Type"), None, "inproc messages carry no metadata");
+        assert_eq!(
+            message.gets("Socket-Type"),
+            None,
+            "inproc messages carry no metadata"
+        );
     }
 }
 
 /// `size` octets whose content depends on `seed` (so a mix-up between messages shows).
 fn pattern(size: usize, seed: usize) -> Vec<u8> {
-    (0..size).map(|i| u8::try_from((i * 7 + seed * 13) % 251).expect("< 251")).collect()
+    (0..size)
+        .map(|i| u8::try_from((i * 7 + seed * 13) % 251).expect("< 251"))
+        .collect()
 }

@@ -27,7 +27,9 @@ fn two_senders(transport: Transport) {
             let rid = p.to_binder;
             thread::spawn(move || {
                 for seq in 0..PER_THREAD {
-                    socket.send(msg(&encode(thread_index, seq), rid)).expect("send");
+                    socket
+                        .send(msg(&encode(thread_index, seq), rid))
+                        .expect("send");
                 }
             })
         })
@@ -37,7 +39,10 @@ fn two_senders(transport: Transport) {
         let got = p.binder.recv().expect("recv (bounded by RCVTIMEO)");
         let (thread_index, seq) = decode(got.as_bytes());
         let slot = &mut next[usize::try_from(thread_index).expect("index")];
-        assert_eq!(seq, *slot, "thread {thread_index}: messages out of order or lost");
+        assert_eq!(
+            seq, *slot,
+            "thread {thread_index}: messages out of order or lost"
+        );
         *slot += 1;
     }
     for sender in senders {
@@ -82,9 +87,14 @@ fn eight_senders_and_receivers(transport: Transport) {
                 socket.set_rcvtimeo(20).expect("RCVTIMEO");
                 let mut sent = 0;
                 while received.load(Ordering::SeqCst) < total {
-                    assert!(Instant::now() < deadline, "not all echoes arrived within 60 s");
+                    assert!(
+                        Instant::now() < deadline,
+                        "not all echoes arrived within 60 s"
+                    );
                     if sent < PER_WORKER {
-                        socket.send(msg(&encode(thread_index, sent), rid)).expect("send");
+                        socket
+                            .send(msg(&encode(thread_index, sent), rid))
+                            .expect("send");
                         sent += 1;
                     }
                     match socket.recv() {
@@ -98,7 +108,10 @@ fn eight_senders_and_receivers(transport: Transport) {
                         Err(error) => panic!("recv: {error:?}"),
                     }
                 }
-                assert_eq!(sent, PER_WORKER, "all sends done before the echoes were complete");
+                assert_eq!(
+                    sent, PER_WORKER,
+                    "all sends done before the echoes were complete"
+                );
             })
         })
         .collect();
@@ -110,7 +123,10 @@ fn eight_senders_and_receivers(transport: Transport) {
     assert_eq!(seen.len(), total);
     for thread_index in 0..THREADS {
         for seq in 0..PER_WORKER {
-            assert!(seen.contains(&(thread_index, seq)), "({thread_index}, {seq}) missing");
+            assert!(
+                seen.contains(&(thread_index, seq)),
+                "({thread_index}, {seq}) missing"
+            );
         }
     }
 }

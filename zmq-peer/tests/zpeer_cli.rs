@@ -35,9 +35,16 @@ impl Server {
         let Ok(endpoint) = lines.recv_timeout(PROCESS_WAIT) else {
             let _ = child.kill();
             let output = child.wait_with_output().expect("output");
-            panic!("zpeer {args:?} printed no endpoint; stderr: {}", stderr_of(&output.stderr));
+            panic!(
+                "zpeer {args:?} printed no endpoint; stderr: {}",
+                stderr_of(&output.stderr)
+            );
         };
-        Self { child, endpoint, rest: lines }
+        Self {
+            child,
+            endpoint,
+            rest: lines,
+        }
     }
 
     /// Waits for the process to exit (killing it after `PROCESS_WAIT`) and returns its status
@@ -108,7 +115,11 @@ fn run(args: &[&str]) -> (ExitStatus, String, String) {
         s
     });
     let status = wait_bounded(&mut child);
-    (status, out.join().expect("stdout reader"), err.join().expect("stderr reader"))
+    (
+        status,
+        out.join().expect("stdout reader"),
+        err.join().expect("stderr reader"),
+    )
 }
 
 fn stderr_of(bytes: &[u8]) -> String {
@@ -118,7 +129,11 @@ fn stderr_of(bytes: &[u8]) -> String {
 #[test]
 fn echo_and_ping_over_tcp() {
     let server = Server::start(&["echo", "tcp://127.0.0.1:*", "--count", "5"]);
-    assert!(server.endpoint.starts_with("tcp://127.0.0.1:"), "endpoint {}", server.endpoint);
+    assert!(
+        server.endpoint.starts_with("tcp://127.0.0.1:"),
+        "endpoint {}",
+        server.endpoint
+    );
     let (status, stdout, stderr) =
         run(&["ping", &server.endpoint, "--count", "5", "--size", "1000"]);
     assert!(status.success(), "ping failed: {stderr}");
@@ -159,11 +174,16 @@ fn ping_echo_is_checked_byte_for_byte() {
         let got = fake.recv().expect("recv");
         let mut body = got.as_bytes().to_vec();
         body[10] ^= 0xFF;
-        fake.send(msg(&body, got.routing_id().expect("id"))).expect("send altered echo");
+        fake.send(msg(&body, got.routing_id().expect("id")))
+            .expect("send altered echo");
         fake
     });
     let (status, stdout, stderr) = run(&["ping", &endpoint, "--size", "64", "--timeout", "10"]);
-    assert_eq!(status.code(), Some(1), "stdout {stdout:?} stderr {stderr:?}");
+    assert_eq!(
+        status.code(),
+        Some(1),
+        "stdout {stdout:?} stderr {stderr:?}"
+    );
     assert!(stderr.starts_with("zpeer: "), "stderr {stderr:?}");
     assert!(!stdout.contains("ok"));
     drop(responder.join().expect("responder"));
@@ -184,15 +204,27 @@ fn bad_endpoints_exit_with_status_2() {
     for (args, errno) in [
         (vec!["ping", "foo://x"], zmq_peer::errno::EPROTONOSUPPORT),
         (vec!["ping", "tcp://127.0.0.1"], zmq_peer::errno::EINVAL),
-        (vec!["echo", "udp://127.0.0.1:5555"], zmq_peer::errno::ENOCOMPATPROTO),
-        (vec!["thr-send", "tcp://*:5555", "--count", "1", "--size", "1"], zmq_peer::errno::EINVAL),
+        (
+            vec!["echo", "udp://127.0.0.1:5555"],
+            zmq_peer::errno::ENOCOMPATPROTO,
+        ),
+        (
+            vec!["thr-send", "tcp://*:5555", "--count", "1", "--size", "1"],
+            zmq_peer::errno::EINVAL,
+        ),
     ] {
         let (status, stdout, stderr) = run(&args);
         assert_eq!(status.code(), Some(2), "{args:?}: stderr {stderr:?}");
         let endpoint = args[1];
         let line = stderr.lines().next().unwrap_or_default();
-        assert!(line.starts_with(&format!("zpeer: {endpoint}: ")), "{args:?}: stderr {stderr:?}");
-        assert!(line.ends_with(&format!(" (errno {errno})")), "{args:?}: stderr {stderr:?}");
+        assert!(
+            line.starts_with(&format!("zpeer: {endpoint}: ")),
+            "{args:?}: stderr {stderr:?}"
+        );
+        assert!(
+            line.ends_with(&format!(" (errno {errno})")),
+            "{args:?}: stderr {stderr:?}"
+        );
         assert!(stdout.is_empty(), "{args:?}: stdout {stdout:?}");
     }
 }
@@ -205,7 +237,10 @@ fn address_in_use_is_an_endpoint_error() {
     let endpoint = holder.last_endpoint().expect("last_endpoint");
     let (status, _, stderr) = run(&["echo", &endpoint]);
     assert_eq!(status.code(), Some(2), "stderr {stderr:?}");
-    assert!(stderr.contains(&format!("(errno {})", zmq_peer::errno::EADDRINUSE)), "{stderr:?}");
+    assert!(
+        stderr.contains(&format!("(errno {})", zmq_peer::errno::EADDRINUSE)),
+        "{stderr:?}"
+    );
 }
 
 #[test]
@@ -227,9 +262,22 @@ fn usage_errors() {
 
 #[test]
 fn throughput_pair() {
-    let server = Server::start(&["thr-recv", "tcp://127.0.0.1:*", "--count", "20000", "--size", "100"]);
-    let (status, _, stderr) =
-        run(&["thr-send", &server.endpoint, "--count", "20000", "--size", "100"]);
+    let server = Server::start(&[
+        "thr-recv",
+        "tcp://127.0.0.1:*",
+        "--count",
+        "20000",
+        "--size",
+        "100",
+    ]);
+    let (status, _, stderr) = run(&[
+        "thr-send",
+        &server.endpoint,
+        "--count",
+        "20000",
+        "--size",
+        "100",
+    ]);
     assert!(status.success(), "thr-send failed: {stderr}");
     let (status, lines) = server.finish();
     assert!(status.success(), "thr-recv failed");
@@ -255,7 +303,9 @@ fn thr_send_before_the_receiver_exists_still_delivers() {
     let receiver = peer(&ctx);
     receiver.bind(&endpoint).expect("bind");
     for i in 0..500 {
-        let got = receiver.recv().unwrap_or_else(|e| panic!("message {i}: {e:?}"));
+        let got = receiver
+            .recv()
+            .unwrap_or_else(|e| panic!("message {i}: {e:?}"));
         assert_eq!(got.len(), 10);
     }
     let (status, _, stderr) = sender.join().expect("sender");
@@ -265,8 +315,7 @@ fn thr_send_before_the_receiver_exists_still_delivers() {
 #[test]
 fn latency_against_echo() {
     let server = Server::start(&["echo", "tcp://127.0.0.1:*", "--count", "50"]);
-    let (status, stdout, stderr) =
-        run(&["lat", &server.endpoint, "--count", "50", "--size", "32"]);
+    let (status, stdout, stderr) = run(&["lat", &server.endpoint, "--count", "50", "--size", "32"]);
     assert!(status.success(), "lat failed: {stderr}");
     let fields = fields(stdout.trim(), "lat");
     let names: Vec<&str> = fields.iter().map(|(name, _)| name.as_str()).collect();
@@ -285,15 +334,22 @@ fn demo_runs_every_transport() {
     assert!(status.success(), "demo failed: {stderr}");
     for transport in ["inproc", "ipc", "tcp"] {
         assert!(
-            stdout.lines().any(|l| l.starts_with(&format!("{transport}: endpoint {transport}://"))),
+            stdout
+                .lines()
+                .any(|l| l.starts_with(&format!("{transport}: endpoint {transport}://"))),
             "no endpoint line for {transport}: {stdout}"
         );
         assert!(
-            stdout.lines().any(|l| l.starts_with(&format!("{transport}: round trips (us): "))),
+            stdout
+                .lines()
+                .any(|l| l.starts_with(&format!("{transport}: round trips (us): "))),
             "no round trips for {transport}: {stdout}"
         );
     }
-    assert!(stdout.contains("tcp: endpoint tcp://127.0.0.1:"), "resolved tcp port: {stdout}");
+    assert!(
+        stdout.contains("tcp: endpoint tcp://127.0.0.1:"),
+        "resolved tcp port: {stdout}"
+    );
 }
 
 /// Splits `prefix k=v k=v ...` into its key/value pairs.
@@ -302,7 +358,9 @@ fn fields(line: &str, prefix: &str) -> Vec<(String, String)> {
     assert_eq!(words.next(), Some(prefix), "line {line:?}");
     words
         .map(|word| {
-            let (k, v) = word.split_once('=').unwrap_or_else(|| panic!("{word:?} in {line:?}"));
+            let (k, v) = word
+                .split_once('=')
+                .unwrap_or_else(|| panic!("{word:?} in {line:?}"));
             (k.to_owned(), v.to_owned())
         })
         .collect()

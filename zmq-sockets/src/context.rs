@@ -5,9 +5,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 
 use parking_lot::Mutex;
-use crate::rt_shim::{IoHandle, IoThread};
+use zmq_transport::{IoHandle, IoThread};
 
 use crate::inproc::Registry;
+use crate::linger::Lingerer;
 use crate::socket::{Socket, SocketCore};
 use crate::{Error, SocketType};
 
@@ -27,6 +28,8 @@ pub struct ContextCore {
     pub(crate) inproc: Registry,
     sockets: Mutex<HashMap<u64, Weak<SocketCore>>>,
     next_socket: AtomicU64,
+    /// What closed sockets left running for LINGER.
+    pub(crate) linger: Lingerer,
     terminated: AtomicBool,
 }
 
@@ -42,6 +45,7 @@ impl ContextCore {
             inproc: Registry::default(),
             sockets: Mutex::new(HashMap::new()),
             next_socket: AtomicU64::new(0),
+            linger: Lingerer::default(),
             terminated: AtomicBool::new(false),
         })
     }
@@ -96,14 +100,27 @@ impl ContextCore {
         }
     }
 
-    /// Like `zmq_ctx_term`: shuts down, closes every socket still open (each honouring its
-    /// LINGER for queued outbound messages), then joins the I/O threads, which keep flushing
-    /// lingering connections until their deadlines.
+    /// Like `zmq_ctx_term`: shuts down, closes every socket still open, waits until queued
+    /// outbound messages of closed sockets are flushed or their LINGER expired (LINGER -1
+    /// waits as long as it takes, even for a peer that has not connected yet, as libzmq does),
+    /// then joins the I/O threads.
     pub fn terminate(&self) {
+        self.terminate_with(true);
+    }
+
+    /// Like [`ContextCore::terminate`], but waits only for lingering connections whose peer
+    /// is connected: messages for an absent peer are given up at once. Never waits longer
+    /// than the slowest flush to a live peer (or its LINGER). Used when a context is dropped.
+    pub fn terminate_bounded(&self) {
+        self.terminate_with(false);
+    }
+
+    fn terminate_with(&self, wait_for_absent_peers: bool) {
         self.shutdown();
         for core in self.live_sockets() {
             core.close_quietly();
         }
+        self.linger.drain(wait_for_absent_peers);
         let threads = std::mem::take(&mut *self.io.lock());
         self.handles.lock().clear();
         for thread in threads {
@@ -116,6 +133,7 @@ impl ContextCore {
         if self.io_thread_count == 0 {
             return Err(Error::NoIoThread);
         }
+        self.linger.prune();
         let handles = self.ensure_started()?;
         let i = self.next_io.fetch_add(1, Ordering::Relaxed) % handles.len().max(1);
         handles.get(i).cloned().ok_or(Error::NoIoThread)
@@ -143,7 +161,11 @@ impl ContextCore {
     }
 
     fn live_sockets(&self) -> Vec<Arc<SocketCore>> {
-        self.sockets.lock().values().filter_map(Weak::upgrade).collect()
+        self.sockets
+            .lock()
+            .values()
+            .filter_map(Weak::upgrade)
+            .collect()
     }
 }
 
@@ -154,7 +176,10 @@ mod tests {
     #[test]
     fn unsupported_types_are_refused() {
         let ctx = ContextCore::new(0);
-        assert!(matches!(ctx.socket(SocketType::Dealer), Err(Error::NotSupported)));
+        assert!(matches!(
+            ctx.socket(SocketType::Dealer),
+            Err(Error::NotSupported)
+        ));
         assert!(ctx.socket(SocketType::Peer).is_ok());
         assert!(ctx.socket(SocketType::Server).is_ok());
         assert!(ctx.socket(SocketType::Client).is_ok());
@@ -165,8 +190,14 @@ mod tests {
         let ctx = ContextCore::new(0);
         assert!(matches!(ctx.io_handle(), Err(Error::NoIoThread)));
         let s = ctx.socket(SocketType::Peer).unwrap();
-        assert!(matches!(s.connect_peer("tcp://127.0.0.1:5555"), Err(Error::NoIoThread)));
-        assert!(matches!(s.bind("tcp://127.0.0.1:*"), Err(Error::NoIoThread)));
+        assert!(matches!(
+            s.connect_peer("tcp://127.0.0.1:5555"),
+            Err(Error::NoIoThread)
+        ));
+        assert!(matches!(
+            s.bind("tcp://127.0.0.1:*"),
+            Err(Error::NoIoThread)
+        ));
         // inproc needs no I/O thread.
         s.bind("inproc://zero-io").unwrap();
     }
@@ -177,8 +208,14 @@ mod tests {
         let s = ctx.socket(SocketType::Peer).unwrap();
         ctx.shutdown();
         assert!(ctx.is_terminated());
-        assert!(matches!(ctx.socket(SocketType::Peer), Err(Error::ContextTerminated)));
-        assert!(matches!(s.connect_peer("inproc://x"), Err(Error::ContextTerminated)));
+        assert!(matches!(
+            ctx.socket(SocketType::Peer),
+            Err(Error::ContextTerminated)
+        ));
+        assert!(matches!(
+            s.connect_peer("inproc://x"),
+            Err(Error::ContextTerminated)
+        ));
         assert!(matches!(s.try_recv(), Err(Error::ContextTerminated)));
         ctx.terminate();
     }

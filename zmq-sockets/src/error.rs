@@ -1,8 +1,6 @@
 //! The error type of socket operations (bind, connect, send, recv, options, close).
 
-use zmq_transport::EndpointError;
-
-use crate::rt_shim::TransportError;
+use zmq_transport::{EndpointError, TransportError};
 
 /// What went wrong in a socket operation.
 ///
@@ -120,18 +118,30 @@ mod tests {
             Error::from(EndpointError::UnsupportedTransport("foo".into())),
             Error::UnsupportedTransport(_)
         ));
-        assert!(matches!(Error::from(EndpointError::NameTooLong), Error::NameTooLong));
+        assert!(matches!(
+            Error::from(EndpointError::NameTooLong),
+            Error::NameTooLong
+        ));
     }
 
     #[test]
     fn transport_errors_map_by_kind() {
-        assert!(matches!(Error::from(TransportError::AddrInUse), Error::AddrInUse));
+        assert!(matches!(
+            Error::from(TransportError::AddrInUse),
+            Error::AddrInUse
+        ));
         assert!(matches!(
             Error::from(TransportError::AddrNotAvailable),
             Error::AddrNotAvailable
         ));
-        assert!(matches!(Error::from(TransportError::NameTooLong), Error::NameTooLong));
-        assert!(matches!(Error::from(TransportError::Shutdown), Error::ContextTerminated));
+        assert!(matches!(
+            Error::from(TransportError::NameTooLong),
+            Error::NameTooLong
+        ));
+        assert!(matches!(
+            Error::from(TransportError::Shutdown),
+            Error::ContextTerminated
+        ));
         assert!(matches!(
             Error::from(TransportError::Io(std::io::Error::other("x"))),
             Error::Io(_)

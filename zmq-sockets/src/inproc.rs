@@ -14,7 +14,7 @@ use parking_lot::Mutex;
 use zmq_transport::{PipeReceiver, pipe};
 
 use crate::Error;
-use crate::socket::SocketCore;
+use crate::socket::{InPipe, SocketCore};
 
 /// The inproc names of one context.
 #[derive(Debug, Default)]
@@ -63,9 +63,8 @@ impl Registry {
             }
         };
         for p in pending {
-            if let Some(connecter) = p.connecter.upgrade() {
-                link_pending(&connecter, p.routing_id, p.outbound, binder);
-            }
+            let connecter = p.connecter.upgrade().filter(|c| !c.is_closed());
+            link_pending(connecter.as_deref(), p.routing_id, p.outbound, binder);
         }
         Ok(())
     }
@@ -73,7 +72,8 @@ impl Registry {
     /// Forgets `name` if `binder` bound it. Existing connections stay up.
     pub(crate) fn unbind(&self, name: &str, binder: &SocketCore) -> bool {
         let mut names = self.names.lock();
-        let ours = matches!(names.get(name), Some(Slot::Bound(w)) if std::ptr::eq(w.as_ptr(), binder));
+        let ours =
+            matches!(names.get(name), Some(Slot::Bound(w)) if std::ptr::eq(w.as_ptr(), binder));
         if ours {
             names.remove(name);
         }
@@ -95,7 +95,11 @@ impl Registry {
         // Nobody has bound the name: only the connecter's SNDHWM bounds the pipe for now.
         let (tx, rx) = pipe(connecter.options().send_hwm());
         let routing_id = connecter.attach(tx, None)?;
-        let pending = Pending { connecter: Arc::downgrade(connecter), routing_id, outbound: rx };
+        let pending = Pending {
+            connecter: Arc::downgrade(connecter),
+            routing_id,
+            outbound: rx,
+        };
         match names.entry(name.to_owned()) {
             Entry::Occupied(mut o) => match o.get_mut() {
                 Slot::Pending(v) => v.push(pending),
@@ -112,7 +116,11 @@ impl Registry {
 /// The HWM of an inproc pipe: the sender's SNDHWM plus the receiver's RCVHWM, unlimited if
 /// either is 0 (libzmq `socket_base_t::connect_internal`).
 pub(crate) fn combined_hwm(send_hwm: usize, recv_hwm: usize) -> usize {
-    if send_hwm == 0 || recv_hwm == 0 { 0 } else { send_hwm.saturating_add(recv_hwm) }
+    if send_hwm == 0 || recv_hwm == 0 {
+        0
+    } else {
+        send_hwm.saturating_add(recv_hwm)
+    }
 }
 
 /// Links two live sockets with a fresh pipe pair; returns the connecter-side routing id.
@@ -120,25 +128,34 @@ fn link(connecter: &Arc<SocketCore>, binder: &Arc<SocketCore>) -> Result<u32, Er
     let (c_opts, b_opts) = (connecter.options(), binder.options());
     let (c_tx, b_rx) = pipe(combined_hwm(c_opts.send_hwm(), b_opts.recv_hwm()));
     let (b_tx, c_rx) = pipe(combined_hwm(b_opts.send_hwm(), c_opts.recv_hwm()));
-    let id = connecter.attach(c_tx, Some((c_rx, None)))?;
+    let id = connecter.attach(c_tx, Some(InPipe::inproc(c_rx)))?;
     // A binder closing at this very moment refuses the pipes; dropping them closes the
     // connecter's ends, so its sends then fail with HostUnreachable.
-    let _ = binder.attach(b_tx, Some((b_rx, None)));
+    let _ = binder.attach(b_tx, Some(InPipe::inproc(b_rx)));
     Ok(id)
 }
 
 /// Completes a connect-before-bind once the name is bound.
+///
+/// If the connecter has closed or disconnected meanwhile, its queued messages are still owed
+/// to the binder within its LINGER (the pipe's close deadline enforces that), as in libzmq;
+/// replies then have nowhere to go and fail with `HostUnreachable`.
 fn link_pending(
-    connecter: &Arc<SocketCore>,
+    connecter: Option<&SocketCore>,
     routing_id: u32,
     outbound: PipeReceiver,
-    binder: &Arc<SocketCore>,
+    binder: &SocketCore,
 ) {
-    let (c_opts, b_opts) = (connecter.options(), binder.options());
-    let (b_tx, c_rx) = pipe(combined_hwm(b_opts.send_hwm(), c_opts.recv_hwm()));
-    if connecter.attach_inbound(routing_id, c_rx, None) {
-        let _ = binder.attach(b_tx, Some((outbound, None)));
+    let hwm = match connecter {
+        Some(c) => combined_hwm(binder.options().send_hwm(), c.options().recv_hwm()),
+        None => 1,
+    };
+    let (b_tx, c_rx) = pipe(hwm);
+    // On refusal `c_rx` is dropped, which closes `b_tx` for the binder.
+    if let Some(c) = connecter {
+        let _ = c.attach_inbound(routing_id, InPipe::inproc(c_rx));
     }
+    let _ = binder.attach(b_tx, Some(InPipe::inproc(outbound)));
 }
 
 #[cfg(test)]

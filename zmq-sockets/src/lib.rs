@@ -36,10 +36,10 @@
 mod context;
 mod error;
 mod inproc;
+mod linger;
 mod message;
 pub mod options;
 mod poller;
-mod rt_shim;
 mod socket;
 mod socket_type;
 

@@ -57,8 +57,7 @@ impl Properties {
     pub fn from_peer(peer: &PeerInfo, peer_address: Option<&str>) -> Self {
         let mut props = Self::default();
         for (name, value) in peer.metadata.iter() {
-            if let (Ok(name), Ok(value)) = (std::str::from_utf8(name), std::str::from_utf8(value))
-            {
+            if let (Ok(name), Ok(value)) = (std::str::from_utf8(name), std::str::from_utf8(value)) {
                 props.insert(name, value);
             }
         }
@@ -67,7 +66,11 @@ impl Properties {
                 props.insert("Socket-Type", kind);
             }
         }
-        if let Some(user) = peer.user_id.as_ref().and_then(|u| std::str::from_utf8(u).ok()) {
+        if let Some(user) = peer
+            .user_id
+            .as_ref()
+            .and_then(|u| std::str::from_utf8(u).ok())
+        {
             props.insert("User-Id", user);
         }
         if let Some(address) = peer_address {
@@ -76,32 +79,24 @@ impl Properties {
         props
     }
 
-    /// Sets `name` to `value`, replacing an existing entry of the same (case-insensitive) name.
+    /// Sets `name` to `value`, replacing an existing entry of exactly that name.
     pub fn insert(&mut self, name: &str, value: &str) {
-        if let Some(entry) = self.entries.iter_mut().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
+        if let Some(entry) = self.entries.iter_mut().find(|(n, _)| n == name) {
             value.clone_into(&mut entry.1);
         } else {
             self.entries.push((name.to_owned(), value.to_owned()));
         }
     }
 
-    /// The value of a property; names compare case-insensitively (RFC 37). `Identity` falls back
-    /// to `Routing-Id`, as in libzmq.
+    /// The value of a property. Names compare case-sensitively, as `zmq_msg_gets` does in
+    /// libzmq 4.3.5 (a peer's `socket-type` is not its `Socket-Type`). `Identity` falls back to
+    /// `Routing-Id`, as in libzmq.
     #[must_use]
     pub fn get(&self, name: &str) -> Option<&str> {
         let find = |name: &str| {
-            self.entries
-                .iter()
-                .find(|(n, _)| n.eq_ignore_ascii_case(name))
-                .map(|(_, v)| v.as_str())
+            self.entries.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
         };
-        find(name).or_else(|| {
-            if name.eq_ignore_ascii_case("Identity") {
-                find("Routing-Id")
-            } else {
-                None
-            }
-        })
+        find(name).or_else(|| if name == "Identity" { find("Routing-Id") } else { None })
     }
 
     /// All properties in the order they were set.
@@ -129,7 +124,11 @@ impl Message {
     /// A message with a body, addressed to `routing_id`.
     #[must_use]
     pub fn with_routing_id(body: impl Into<Bytes>, routing_id: RoutingId) -> Self {
-        Self { body: body.into(), routing_id: Some(routing_id), properties: None }
+        Self {
+            body: body.into(),
+            routing_id: Some(routing_id),
+            properties: None,
+        }
     }
 
     /// Addresses the message to `routing_id` (`zmq_msg_set_routing_id`).
@@ -192,13 +191,21 @@ impl Message {
         routing_id: Option<RoutingId>,
         properties: Option<Arc<Properties>>,
     ) -> Self {
-        Self { body, routing_id, properties }
+        Self {
+            body,
+            routing_id,
+            properties,
+        }
     }
 }
 
 impl From<Bytes> for Message {
     fn from(body: Bytes) -> Self {
-        Self { body, routing_id: None, properties: None }
+        Self {
+            body,
+            routing_id: None,
+            properties: None,
+        }
     }
 }
 
@@ -245,8 +252,14 @@ mod tests {
         assert!(!m.is_empty());
         assert_eq!(m.routing_id(), None);
         assert_eq!(Message::from(vec![1u8, 2]).as_bytes(), &[1, 2]);
-        assert_eq!(Message::from(&b"x"[..]).into_bytes(), Bytes::from_static(b"x"));
-        assert_eq!(Message::from(String::from("s")).bytes(), &Bytes::from_static(b"s"));
+        assert_eq!(
+            Message::from(&b"x"[..]).into_bytes(),
+            Bytes::from_static(b"x")
+        );
+        assert_eq!(
+            Message::from(String::from("s")).bytes(),
+            &Bytes::from_static(b"s")
+        );
         assert!(Message::new().is_empty());
         let rid = RoutingId::new(3).unwrap();
         let mut m = Message::with_routing_id("z", rid);
@@ -258,17 +271,20 @@ mod tests {
     }
 
     #[test]
-    fn properties_are_case_insensitive_and_replace() {
+    fn properties_are_case_sensitive_and_replace() {
         let mut p = Properties::default();
         p.insert("Socket-Type", "PEER");
         p.insert("X-Foo", "1");
-        p.insert("x-foo", "2");
+        p.insert("X-Foo", "2");
+        p.insert("x-foo", "3");
         p.insert("Routing-Id", "abc");
-        assert_eq!(p.get("socket-type"), Some("PEER"));
-        assert_eq!(p.get("X-FOO"), Some("2"));
+        assert_eq!(p.get("Socket-Type"), Some("PEER"));
+        assert_eq!(p.get("socket-type"), None);
+        assert_eq!(p.get("X-Foo"), Some("2"));
+        assert_eq!(p.get("x-foo"), Some("3"));
         assert_eq!(p.get("Identity"), Some("abc"));
         assert_eq!(p.get("Missing"), None);
-        assert_eq!(p.iter().count(), 3);
+        assert_eq!(p.iter().count(), 4);
         let m = Message::received(Bytes::new(), None, Some(Arc::new(p)));
         assert_eq!(m.gets("X-Foo"), Some("2"));
     }

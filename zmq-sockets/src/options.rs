@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use crate::rt_shim::ConnOptions;
+use zmq_transport::ConnOptions;
 use zmtp_codec::{Config, Mechanism, Metadata};
 
 use crate::{Error, SocketType};
@@ -276,7 +276,11 @@ impl Options {
                     self.plain_username.clear();
                 }
             }
-            _ => return Err(Error::InvalidArgument(format!("option {option} is not settable"))),
+            _ => {
+                return Err(Error::InvalidArgument(format!(
+                    "option {option} is not settable"
+                )));
+            }
         }
         Ok(())
     }
@@ -323,7 +327,11 @@ impl Options {
             n::OUT_BATCH_SIZE => self.out_batch_size,
             n::PLAIN_SERVER => i32::from(self.plain_server),
             n::MECHANISM => i32::from(self.plain_server || !self.plain_username.is_empty()),
-            _ => return Err(Error::InvalidArgument(format!("option {option} is not an int"))),
+            _ => {
+                return Err(Error::InvalidArgument(format!(
+                    "option {option} is not an int"
+                )));
+            }
         })
     }
 
@@ -391,14 +399,18 @@ impl Options {
             }
             number::METADATA => {
                 let text = std::str::from_utf8(value).map_err(|_| bad("not UTF-8"))?;
-                let (name, val) = text.split_once(':').ok_or_else(|| bad("expected X-name:value"))?;
-                let is_x = name.len() > 2 && name.get(..2).is_some_and(|p| p.eq_ignore_ascii_case("X-"));
-                if !is_x || name.bytes().any(|b| !b.is_ascii_graphic()) || name.len() > 255 {
+                let (name, val) = text
+                    .split_once(':')
+                    .ok_or_else(|| bad("expected X-name:value"))?;
+                // libzmq: `key.compare (0, 2, "X-") == 0 && key.length () <= UCHAR_MAX`.
+                let valid_name = name.len() > 2
+                    && name.len() <= 255
+                    && name.starts_with("X-")
+                    && name.bytes().all(|b| b.is_ascii_graphic());
+                if !valid_name {
                     return Err(bad("metadata name must be X-<name>"));
                 }
-                if let Some(entry) =
-                    self.metadata.iter_mut().find(|(n, _)| n.eq_ignore_ascii_case(name))
-                {
+                if let Some(entry) = self.metadata.iter_mut().find(|(n, _)| n == name) {
                     val.clone_into(&mut entry.1);
                 } else {
                     self.metadata.push((name.to_owned(), val.to_owned()));
@@ -418,7 +430,9 @@ impl Options {
             number::ROUTING_ID => Ok(self.routing_id.clone()),
             number::PLAIN_USERNAME => Ok(self.plain_username.clone()),
             number::PLAIN_PASSWORD => Ok(self.plain_password.clone()),
-            _ => Err(Error::InvalidArgument(format!("option {option} is not binary"))),
+            _ => Err(Error::InvalidArgument(format!(
+                "option {option} is not binary"
+            ))),
         }
     }
 
@@ -468,7 +482,10 @@ impl Options {
         };
         let mut metadata = Metadata::new();
         for (name, value) in &self.metadata {
-            metadata.insert(Bytes::copy_from_slice(name.as_bytes()), Bytes::copy_from_slice(value.as_bytes()));
+            metadata.insert(
+                Bytes::copy_from_slice(name.as_bytes()),
+                Bytes::copy_from_slice(value.as_bytes()),
+            );
         }
         config.metadata = metadata;
         config.identity = (!self.routing_id.is_empty()).then(|| self.routing_id.clone());
@@ -478,7 +495,9 @@ impl Options {
         config.heartbeat_interval = positive_millis(self.heartbeat_ivl);
         config.heartbeat_ttl = Duration::from_millis(u64::from(self.heartbeat_ttl_ds) * 100);
         // -1 = "use the interval"; an explicit 0 disables the timeout while PINGs still go out.
-        config.heartbeat_timeout = u64::try_from(self.heartbeat_timeout).ok().map(Duration::from_millis);
+        config.heartbeat_timeout = u64::try_from(self.heartbeat_timeout)
+            .ok()
+            .map(Duration::from_millis);
         config.handshake_timeout = positive_millis(self.handshake_ivl);
         if let Ok(batch) = usize::try_from(self.out_batch_size) {
             config.max_batch = batch;
@@ -513,7 +532,10 @@ fn millis(v: i32) -> Option<Duration> {
 
 /// `n > 0` → `n` ms, anything else → `None` (off).
 fn positive_millis(v: i32) -> Option<Duration> {
-    u64::try_from(v).ok().filter(|&v| v > 0).map(Duration::from_millis)
+    u64::try_from(v)
+        .ok()
+        .filter(|&v| v > 0)
+        .map(Duration::from_millis)
 }
 
 #[cfg(test)]
@@ -590,7 +612,11 @@ mod tests {
                 "option {option} accepted {bad}"
             );
         }
-        assert_eq!(o, Options::default(), "a rejected value must not change anything");
+        assert_eq!(
+            o,
+            Options::default(),
+            "a rejected value must not change anything"
+        );
     }
 
     #[test]
@@ -632,7 +658,10 @@ mod tests {
         let mut o = Options::default();
         o.set_i64(n::MAXMSGSIZE, 1 << 40).unwrap();
         assert_eq!(o.i64(n::MAXMSGSIZE).unwrap(), 1 << 40);
-        assert!(matches!(o.int(n::MAXMSGSIZE), Err(Error::InvalidArgument(_))));
+        assert!(matches!(
+            o.int(n::MAXMSGSIZE),
+            Err(Error::InvalidArgument(_))
+        ));
         assert!(o.set_i64(n::SNDHWM, 1 << 40).is_err());
         o.set_i64(n::SNDHWM, 5).unwrap();
         assert_eq!(o.sndhwm, 5);
@@ -644,8 +673,9 @@ mod tests {
 
         assert!(o.set_bytes(n::METADATA, b"Foo:bar").is_err());
         assert!(o.set_bytes(n::METADATA, b"X-foo").is_err());
+        assert!(o.set_bytes(n::METADATA, b"x-foo:bar").is_err());
         o.set_bytes(n::METADATA, b"X-foo:bar").unwrap();
-        o.set_bytes(n::METADATA, b"x-FOO:baz").unwrap();
+        o.set_bytes(n::METADATA, b"X-foo:baz").unwrap();
         assert_eq!(o.metadata, [("X-foo".to_owned(), "baz".to_owned())]);
 
         o.set_bytes(n::PLAIN_USERNAME, b"admin").unwrap();

@@ -131,7 +131,10 @@ impl Poller {
     /// An empty poller.
     #[must_use]
     pub fn new() -> Self {
-        Self { items: Vec::new(), signal: Arc::new(PollSignal::default()) }
+        Self {
+            items: Vec::new(),
+            signal: Arc::new(PollSignal::default()),
+        }
     }
 
     /// The number of registered sockets.
@@ -157,10 +160,16 @@ impl Poller {
             return Err(Error::SocketClosed);
         }
         if self.position(core).is_some() {
-            return Err(Error::InvalidArgument("socket already in the poller".into()));
+            return Err(Error::InvalidArgument(
+                "socket already in the poller".into(),
+            ));
         }
         core.add_poller(Arc::clone(&self.signal));
-        self.items.push(Item { core: Arc::clone(core), token, events });
+        self.items.push(Item {
+            core: Arc::clone(core),
+            token,
+            events,
+        });
         Ok(())
     }
 
@@ -212,7 +221,10 @@ impl Poller {
                 }
                 let events = item.core.events() & item.events;
                 if !events.is_empty() {
-                    ready.push(PollEvent { token: item.token, events });
+                    ready.push(PollEvent {
+                        token: item.token,
+                        events,
+                    });
                 }
             }
             if !ready.is_empty() {
@@ -222,7 +234,9 @@ impl Poller {
             if *generation == seen {
                 match deadline {
                     Some(d) => {
-                        if Instant::now() >= d || self.signal.cv.wait_until(&mut generation, d).timed_out() {
+                        if Instant::now() >= d
+                            || self.signal.cv.wait_until(&mut generation, d).timed_out()
+                        {
                             drop(generation);
                             return self.poll_once_or_block();
                         }
@@ -240,10 +254,17 @@ impl Poller {
             .iter()
             .filter_map(|item| {
                 let events = item.core.events() & item.events;
-                (!events.is_empty()).then_some(PollEvent { token: item.token, events })
+                (!events.is_empty()).then_some(PollEvent {
+                    token: item.token,
+                    events,
+                })
             })
             .collect();
-        if ready.is_empty() { Err(Error::WouldBlock) } else { Ok(ready) }
+        if ready.is_empty() {
+            Err(Error::WouldBlock)
+        } else {
+            Ok(ready)
+        }
     }
 
     fn position(&self, core: &Arc<SocketCore>) -> Option<usize> {
@@ -283,7 +304,10 @@ mod tests {
     fn empty_poller_waiting_forever_is_refused() {
         let mut p = Poller::new();
         assert!(matches!(p.wait(None), Err(Error::InvalidContext)));
-        assert!(matches!(p.wait(Some(Duration::ZERO)), Err(Error::WouldBlock)));
+        assert!(matches!(
+            p.wait(Some(Duration::ZERO)),
+            Err(Error::WouldBlock)
+        ));
     }
 
     #[test]
@@ -294,17 +318,27 @@ mod tests {
         a.bind("inproc://poller-test").unwrap();
         let mut p = Poller::new();
         p.add(&a, 7, PollEvents::POLLIN).unwrap();
-        assert!(matches!(p.add(&a, 8, PollEvents::POLLIN), Err(Error::InvalidArgument(_))));
-        assert!(matches!(p.wait(Some(Duration::from_millis(10))), Err(Error::WouldBlock)));
+        assert!(matches!(
+            p.add(&a, 8, PollEvents::POLLIN),
+            Err(Error::InvalidArgument(_))
+        ));
+        assert!(matches!(
+            p.wait(Some(Duration::from_millis(10))),
+            Err(Error::WouldBlock)
+        ));
 
         let id = b.connect_peer("inproc://poller-test").unwrap();
-        let sender = std::thread::spawn(move || b.send(Message::with_routing_id("x", id)).map(|()| b));
+        let sender =
+            std::thread::spawn(move || b.send(Message::with_routing_id("x", id)).map(|()| b));
         let ready = p.wait(Some(Duration::from_secs(10))).unwrap();
         assert_eq!(ready, [PollEvent::new(7, PollEvents::POLLIN)]);
         let _b = sender.join().unwrap().unwrap();
 
         p.modify(&a, PollEvents::POLLOUT).unwrap();
-        assert_eq!(p.wait(None).unwrap(), [PollEvent::new(7, PollEvents::POLLOUT)]);
+        assert_eq!(
+            p.wait(None).unwrap(),
+            [PollEvent::new(7, PollEvents::POLLOUT)]
+        );
         p.remove(&a).unwrap();
         assert!(p.remove(&a).is_err());
         assert!(p.modify(&a, PollEvents::POLLIN).is_err());
@@ -319,6 +353,9 @@ mod tests {
         p.add(&a, 1, PollEvents::POLLIN).unwrap();
         let waiter = std::thread::spawn(move || p.wait(None).map(|_| ()));
         ctx.shutdown();
-        assert!(matches!(waiter.join().unwrap(), Err(Error::ContextTerminated)));
+        assert!(matches!(
+            waiter.join().unwrap(),
+            Err(Error::ContextTerminated)
+        ));
     }
 }

@@ -21,12 +21,14 @@ use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex, RwLock};
-use zmq_transport::{Endpoint, Host, PipeReceiver, PipeSender, Scheme, TrySendError, Wake, pipe};
-
-use crate::rt_shim::{Acceptor, ConnectionEvents, Connecter, DisconnectReason, Link, Listener};
+use zmq_transport::{
+    Acceptor, ConnectionEvents, Connecter, DisconnectReason, Endpoint, Host, Link, Listener,
+    PipeReceiver, PipeSender, Scheme, TrySendError, Wake, pipe,
+};
 use zmtp_codec::PeerInfo;
 
 use crate::context::ContextCore;
+use crate::linger::{ConnState, Lingering};
 use crate::message::{Message, Properties, RoutingId};
 use crate::options::{Options, number};
 use crate::poller::{PollEvents, PollSignal};
@@ -55,7 +57,9 @@ impl Drop for Handle {
 
 impl Socket {
     pub(crate) fn from_core(core: Arc<SocketCore>) -> Self {
-        Self { handle: Arc::new(Handle { core }) }
+        Self {
+            handle: Arc::new(Handle { core }),
+        }
     }
 
     pub(crate) fn core(&self) -> &Arc<SocketCore> {
@@ -161,7 +165,9 @@ impl Socket {
     pub fn send_more(&self, msg: Message) -> Result<(), Error> {
         drop(msg);
         self.core().check_usable()?;
-        Err(Error::InvalidArgument("multipart messages are not allowed on this socket type".into()))
+        Err(Error::InvalidArgument(
+            "multipart messages are not allowed on this socket type".into(),
+        ))
     }
 
     /// Receives the next message (fair-queued across peers), blocking up to RCVTIMEO.
@@ -187,7 +193,11 @@ impl Socket {
     /// # Errors
     /// [`Error::SocketClosed`] if it was already closed.
     pub fn close(&self) -> Result<(), Error> {
-        if self.core().close_quietly() { Ok(()) } else { Err(Error::SocketClosed) }
+        if self.core().close_quietly() {
+            Ok(())
+        } else {
+            Err(Error::SocketClosed)
+        }
     }
 
     /// Sets an integer option by libzmq number.
@@ -214,7 +224,9 @@ impl Socket {
             number::RCVMORE => Ok(0),
             number::THREAD_SAFE => Ok(1),
             number::EVENTS => Ok(i32::from(core.events().bits())),
-            number::FD => Err(Error::InvalidArgument("thread-safe sockets have no ZMQ_FD".into())),
+            number::FD => Err(Error::InvalidArgument(
+                "thread-safe sockets have no ZMQ_FD".into(),
+            )),
             _ => core.options.read().int(option),
         }
     }
@@ -345,8 +357,8 @@ struct Bound {
 struct Connection {
     endpoint: String,
     routing_id: u32,
-    /// `None` for inproc.
-    connecter: Option<Connecter>,
+    /// The transport's connecter and the connection's state; `None` for inproc.
+    connecter: Option<(Connecter, Arc<ConnState>)>,
 }
 
 /// One peer's outbound pipe.
@@ -363,10 +375,20 @@ struct RecvState {
     waiters: usize,
 }
 
+/// One connection's inbound pipe.
 #[derive(Debug)]
-struct InPipe {
+pub(crate) struct InPipe {
     receiver: PipeReceiver,
     properties: Option<Arc<Properties>>,
+    /// tcp/ipc connections only.
+    state: Option<Arc<ConnState>>,
+}
+
+impl InPipe {
+    /// An inproc peer's pipe: no metadata, no transport state.
+    pub(crate) fn inproc(receiver: PipeReceiver) -> Self {
+        Self { receiver, properties: None, state: None }
+    }
 }
 
 impl SocketCore {
@@ -446,7 +468,11 @@ impl SocketCore {
         let listener = io.bind(&ep, options.conn_options(self.kind), acceptor)?;
         let resolved = listener.endpoint().to_owned();
         resolved.clone_into(&mut control.last_endpoint);
-        control.bound.push(Bound { given: endpoint.to_owned(), resolved, listener: Some(listener) });
+        control.bound.push(Bound {
+            given: endpoint.to_owned(),
+            resolved,
+            listener: Some(listener),
+        });
         Ok(())
     }
 
@@ -506,20 +532,25 @@ impl SocketCore {
         let io = self.ctx.io_handle()?;
         let (out_tx, out_rx) = pipe(options.send_hwm());
         let (in_tx, in_rx) = pipe(options.recv_hwm());
-        let id = self.attach(out_tx, Some((in_rx, None)))?;
+        let state = self.ctx.linger.conn_state(false);
+        let inbound = InPipe { receiver: in_rx, properties: None, state: Some(Arc::clone(&state)) };
+        let id = self.attach(out_tx, Some(inbound))?;
         let events = Arc::new(PeerEvents {
             core: self.weak.clone(),
             routing_id: id,
-            accepted: false,
             peer_address: peer_address_of(&ep),
+            state: Arc::clone(&state),
         });
-        let link = Link { outbound: out_rx, inbound: in_tx };
+        let link = Link {
+            outbound: out_rx,
+            inbound: in_tx,
+        };
         match io.connect(&ep, options.conn_options(self.kind), link, events) {
             Ok(connecter) => {
                 control.connections.push(Connection {
                     endpoint: endpoint.to_owned(),
                     routing_id: id,
-                    connecter: Some(connecter),
+                    connecter: Some((connecter, state)),
                 });
                 endpoint.clone_into(&mut control.last_endpoint);
                 Ok(id)
@@ -534,20 +565,38 @@ impl SocketCore {
     fn disconnect(&self, endpoint: &str) -> Result<(), Error> {
         self.check_usable()?;
         let mut control = self.control.lock();
-        let (gone, kept): (Vec<_>, Vec<_>) =
-            std::mem::take(&mut control.connections).into_iter().partition(|c| c.endpoint == endpoint);
+        let (gone, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut control.connections)
+            .into_iter()
+            .partition(|c| c.endpoint == endpoint);
         control.connections = kept;
         drop(control);
         if gone.is_empty() {
             return Err(Error::EndpointNotFound(endpoint.to_owned()));
         }
         let linger = self.options.read().linger_duration();
+        let mut lingering = Lingering { deadline: deadline_of(linger), ..Lingering::default() };
         for c in gone {
-            if let Some(connecter) = c.connecter {
-                connecter.close();
+            // The outbound pipe closes (with LINGER) before the connecter lets go of it.
+            if let Some(route) = self.routes.write().remove(&c.routing_id) {
+                route.sender.close(linger);
             }
-            self.detach(c.routing_id, linger);
+            let inbound = self.recv.lock().pipes.remove(&c.routing_id);
+            match c.connecter {
+                Some((connecter, state)) if linger != Some(Duration::ZERO) => {
+                    lingering.connecters.push(connecter);
+                    lingering.states.push(state);
+                    lingering.receivers.extend(inbound.map(|p| p.receiver));
+                }
+                other => {
+                    drop(other);
+                    if let Some(pipe) = inbound {
+                        pipe.receiver.close();
+                    }
+                }
+            }
         }
+        self.wake_senders();
+        self.ctx.linger.keep(lingering);
         Ok(())
     }
 
@@ -562,11 +611,7 @@ impl SocketCore {
     /// # Errors
     /// [`Error::SocketClosed`] if the socket is closing (the pipes are dropped, which closes
     /// them for the other side).
-    pub(crate) fn attach(
-        &self,
-        sender: PipeSender,
-        inbound: Option<(PipeReceiver, Option<Arc<Properties>>)>,
-    ) -> Result<u32, Error> {
+    pub(crate) fn attach(&self, sender: PipeSender, inbound: Option<InPipe>) -> Result<u32, Error> {
         let mut next = self.next_id.lock();
         // Checked under `next_id`, which `close` also takes after setting `closed`: no pipe can
         // slip in after close drained the tables.
@@ -576,38 +621,38 @@ impl SocketCore {
         let id = {
             let routes = self.routes.read();
             let recv = self.recv.lock();
-            allocate_id(&mut next, |id| routes.contains_key(&id) || recv.pipes.contains_key(&id))
+            allocate_id(&mut next, |id| {
+                routes.contains_key(&id) || recv.pipes.contains_key(&id)
+            })
         };
-        sender.set_waker(Arc::new(SendWaker { core: self.weak.clone() }));
+        sender.set_waker(Arc::new(SendWaker {
+            core: self.weak.clone(),
+        }));
         self.routes.write().insert(id, Route { sender });
-        if let Some((receiver, properties)) = inbound {
-            self.add_inbound(id, receiver, properties);
+        if let Some(inbound) = inbound {
+            self.add_inbound(id, inbound);
         }
         Ok(id)
     }
 
     /// Adds the inbound pipe of a connection whose route already exists (inproc connect
     /// completed by a later bind). Returns false if the route is gone or the socket closed.
-    pub(crate) fn attach_inbound(
-        &self,
-        id: u32,
-        receiver: PipeReceiver,
-        properties: Option<Arc<Properties>>,
-    ) -> bool {
+    pub(crate) fn attach_inbound(&self, id: u32, inbound: InPipe) -> bool {
         let _next = self.next_id.lock();
         if self.is_closed() || !self.routes.read().contains_key(&id) {
             return false;
         }
-        self.add_inbound(id, receiver, properties);
+        self.add_inbound(id, inbound);
         true
     }
 
-    fn add_inbound(&self, id: u32, receiver: PipeReceiver, properties: Option<Arc<Properties>>) {
+    fn add_inbound(&self, id: u32, inbound: InPipe) {
         // `set_waker` calls the waker at once if messages are already queued (inproc
         // connect-before-bind), and the waker locks `recv`: so set it before taking the lock.
-        receiver.set_waker(Arc::new(RecvWaker { core: self.weak.clone(), routing_id: id }));
+        let waker = Arc::new(RecvWaker { core: self.weak.clone(), routing_id: id });
+        inbound.receiver.set_waker(waker);
         let mut recv = self.recv.lock();
-        recv.pipes.insert(id, InPipe { receiver, properties });
+        recv.pipes.insert(id, inbound);
         // Queue it once ourselves: an early wake-up may have found it not yet in the table.
         recv.ready.push_back(id);
         if recv.waiters > 0 {
@@ -696,7 +741,10 @@ impl SocketCore {
                 let sender = {
                     let routes = self.routes.read();
                     let n = routes.len().max(1);
-                    routes.values().nth(start.wrapping_add(i) % n).map(|r| r.sender.clone())
+                    routes
+                        .values()
+                        .nth(start.wrapping_add(i) % n)
+                        .map(|r| r.sender.clone())
                 };
                 let Some(sender) = sender else { break };
                 match sender.try_send(body) {
@@ -724,7 +772,11 @@ impl SocketCore {
         let deadline = match deadline {
             Some(d) => *d,
             None => {
-                let timeout = if nonblocking { Some(Duration::ZERO) } else { self.options.read().send_timeout() };
+                let timeout = if nonblocking {
+                    Some(Duration::ZERO)
+                } else {
+                    self.options.read().send_timeout()
+                };
                 if timeout == Some(Duration::ZERO) {
                     return Err(Error::WouldBlock);
                 }
@@ -845,9 +897,10 @@ impl SocketCore {
         }
         {
             let recv = self.recv.lock();
-            let readable = recv.ready.iter().any(|id| {
-                recv.pipes.get(id).is_some_and(|p| !p.receiver.is_empty())
-            });
+            let readable = recv
+                .ready
+                .iter()
+                .any(|id| recv.pipes.get(id).is_some_and(|p| !p.receiver.is_empty()));
             if readable {
                 events |= PollEvents::POLLIN;
             }
@@ -875,7 +928,8 @@ impl SocketCore {
     pub(crate) fn remove_poller(&self, signal: &Arc<PollSignal>) {
         let mut pollers = self.pollers.lock();
         pollers.retain(|s| !Arc::ptr_eq(s, signal));
-        self.has_pollers.store(!pollers.is_empty(), Ordering::SeqCst);
+        self.has_pollers
+            .store(!pollers.is_empty(), Ordering::SeqCst);
     }
 
     fn notify_pollers(&self) {
@@ -908,8 +962,27 @@ impl SocketCore {
         drop(self.next_id.lock());
         let linger = self.options.read().linger_duration();
         let control = std::mem::take(&mut *self.control.lock());
+        let routes = std::mem::take(&mut *self.routes.write());
+        let pipes = {
+            let mut recv = self.recv.lock();
+            recv.ready.clear();
+            std::mem::take(&mut recv.pipes)
+        };
+        // Accepted connections still holding messages: their listener must stay open while
+        // they flush (closing a listener ends the connections it accepted).
+        let accepted_busy = pipes.iter().any(|(id, p)| {
+            p.state.as_ref().is_some_and(|s| s.is_accepted() && !s.is_finished())
+                && routes.get(id).is_some_and(|r| !r.sender.is_empty())
+        });
+        // Outbound pipes close with LINGER first: connections flush what is queued.
+        for route in routes.into_values() {
+            route.sender.close(linger);
+        }
+        let lingers = linger != Some(Duration::ZERO);
+        let mut lingering = Lingering { deadline: deadline_of(linger), ..Lingering::default() };
         for bound in control.bound {
             match bound.listener {
+                Some(listener) if lingers && accepted_busy => lingering.listeners.push(listener),
                 Some(listener) => listener.close(),
                 None => {
                     if let Ok(ep) = Endpoint::parse_bind(&bound.given) {
@@ -921,22 +994,24 @@ impl SocketCore {
             }
         }
         for connection in control.connections {
-            if let Some(connecter) = connection.connecter {
-                connecter.close();
+            if let Some((connecter, _state)) = connection.connecter {
+                if lingers {
+                    lingering.connecters.push(connecter);
+                } else {
+                    connecter.close();
+                }
             }
         }
-        let routes = std::mem::take(&mut *self.routes.write());
-        for route in routes.into_values() {
-            route.sender.close(linger);
-        }
-        let pipes = {
-            let mut recv = self.recv.lock();
-            recv.ready.clear();
-            std::mem::take(&mut recv.pipes)
-        };
         for pipe in pipes.into_values() {
-            pipe.receiver.close();
+            match pipe.state {
+                Some(state) if lingers && !state.is_finished() => {
+                    lingering.states.push(state);
+                    lingering.receivers.push(pipe.receiver);
+                }
+                _ => pipe.receiver.close(),
+            }
         }
+        self.ctx.linger.keep(lingering);
         self.wake_all();
         self.ctx.unregister(self.serial);
         true
@@ -946,7 +1021,9 @@ impl SocketCore {
 /// Pops ready pipes until one yields a message. Pipes found closed go to `gone`.
 fn take_one(recv: &mut RecvState, gone: &mut Vec<u32>) -> Option<Message> {
     while let Some(id) = recv.ready.pop_front() {
-        let Some(pipe) = recv.pipes.get(&id) else { continue };
+        let Some(pipe) = recv.pipes.get(&id) else {
+            continue;
+        };
         match pipe.receiver.try_recv() {
             Ok(Some(msg)) => {
                 let properties = pipe.properties.clone();
@@ -954,7 +1031,9 @@ fn take_one(recv: &mut RecvState, gone: &mut Vec<u32>) -> Option<Message> {
                 recv.ready.push_back(id);
                 // PEER/SERVER/CLIENT connections never carry multipart messages (the codec
                 // drops them whole); anything else is dropped here the same way.
-                let Some(body) = msg.into_single() else { continue };
+                let Some(body) = msg.into_single() else {
+                    continue;
+                };
                 return Some(Message::received(body, RoutingId::new(id), properties));
             }
             // Empty for now: the pipe's waker is armed and will queue it again.
@@ -985,9 +1064,17 @@ fn random_start() -> u32 {
     use std::hash::BuildHasher;
     let hash = std::collections::hash_map::RandomState::new().hash_one(Instant::now());
     // Keep the low 32 bits: truncation is the point.
-    #[allow(clippy::cast_possible_truncation, reason = "taking 32 random bits of a 64-bit hash")]
+    #[allow(
+        clippy::cast_possible_truncation,
+        reason = "taking 32 random bits of a 64-bit hash"
+    )]
     let v = hash as u32;
     v
+}
+
+/// The absolute end of a LINGER that starts now (`None` = forever).
+fn deadline_of(linger: Option<Duration>) -> Option<Instant> {
+    linger.and_then(|l| Instant::now().checked_add(l))
 }
 
 /// Refuses transports PEER cannot use before the endpoint is even parsed.
@@ -1063,13 +1150,15 @@ impl Wake for RecvWaker {
 struct PeerEvents {
     core: Weak<SocketCore>,
     routing_id: u32,
-    accepted: bool,
+    /// Connecter side: the host connected to (the accept side knows the metadata already).
     peer_address: Option<String>,
+    state: Arc<ConnState>,
 }
 
 impl ConnectionEvents for PeerEvents {
     fn on_handshake(&self, peer: &PeerInfo) {
-        if self.accepted {
+        self.state.on_handshake();
+        if self.state.is_accepted() {
             return; // the acceptor already recorded the metadata.
         }
         if let Some(core) = self.core.upgrade() {
@@ -1079,6 +1168,7 @@ impl ConnectionEvents for PeerEvents {
     }
 
     fn on_disconnect(&self, _reason: &DisconnectReason, will_reconnect: bool) {
+        self.state.on_disconnect(will_reconnect);
         // Connecter, reconnectable: the same pipes (and so the routing id) are re-attached.
         // Otherwise the id dies now; inbound messages already queued stay readable.
         if !will_reconnect {
@@ -1097,7 +1187,11 @@ struct PeerAcceptor {
 }
 
 impl Acceptor for PeerAcceptor {
-    fn on_accept(&self, peer: &PeerInfo, remote: &str) -> Option<(Link, Arc<dyn ConnectionEvents>)> {
+    fn on_accept(
+        &self,
+        peer: &PeerInfo,
+        remote: &str,
+    ) -> Option<(Link, Arc<dyn ConnectionEvents>)> {
         let core = self.core.upgrade()?;
         if core.check_usable().is_err() {
             return None;
@@ -1106,14 +1200,19 @@ impl Acceptor for PeerAcceptor {
         let (in_tx, in_rx) = pipe(self.recv_hwm);
         let address = peer_address_from_remote(remote);
         let props = Arc::new(Properties::from_peer(peer, Some(&address)));
-        let id = core.attach(out_tx, Some((in_rx, Some(props)))).ok()?;
-        let events: Arc<dyn ConnectionEvents> = Arc::new(PeerEvents {
-            core: self.core.clone(),
-            routing_id: id,
-            accepted: true,
-            peer_address: None,
-        });
-        Some((Link { outbound: out_rx, inbound: in_tx }, events))
+        let state = core.ctx.linger.conn_state(true);
+        let inbound =
+            InPipe { receiver: in_rx, properties: Some(props), state: Some(Arc::clone(&state)) };
+        let id = core.attach(out_tx, Some(inbound)).ok()?;
+        let events: Arc<dyn ConnectionEvents> =
+            Arc::new(PeerEvents { core: self.core.clone(), routing_id: id, peer_address: None, state });
+        Some((
+            Link {
+                outbound: out_rx,
+                inbound: in_tx,
+            },
+            events,
+        ))
     }
 }
 

@@ -177,7 +177,13 @@ mod tests {
 
     #[test]
     fn only_peer_server_client_are_supported() {
-        let supported: Vec<_> = SocketType::ALL.into_iter().filter(|t| t.is_supported()).collect();
-        assert_eq!(supported, [SocketType::Server, SocketType::Client, SocketType::Peer]);
+        let supported: Vec<_> = SocketType::ALL
+            .into_iter()
+            .filter(|t| t.is_supported())
+            .collect();
+        assert_eq!(
+            supported,
+            [SocketType::Server, SocketType::Client, SocketType::Peer]
+        );
     }
 }

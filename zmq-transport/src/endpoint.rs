@@ -291,7 +291,9 @@ fn parse(s: &str, side: Side) -> Result<Endpoint, EndpointError> {
         Scheme::Ipc => parse_ipc(address, side).map(Endpoint::Ipc),
         #[cfg(feature = "inproc")]
         Scheme::Inproc => Ok(Endpoint::Inproc(address.to_owned())),
-        other => Err(EndpointError::UnsupportedTransport(other.as_str().to_owned())),
+        other => Err(EndpointError::UnsupportedTransport(
+            other.as_str().to_owned(),
+        )),
     }
 }
 
@@ -304,7 +306,9 @@ fn check_connect_syntax(address: &str) -> Result<(), EndpointError> {
         return Err(invalid("empty address"));
     };
     if !(first.is_ascii_alphanumeric() || first == b'[' || first == b':') {
-        return Err(invalid("tcp address must start with an alphanumeric, '[' or ':'"));
+        return Err(invalid(
+            "tcp address must start with an alphanumeric, '[' or ':'",
+        ));
     }
     if let Some(bad) = bytes
         .iter()
@@ -451,7 +455,10 @@ mod tests {
         })
     }
 
-    #[allow(clippy::needless_pass_by_value, reason = "reads better at the call sites")]
+    #[allow(
+        clippy::needless_pass_by_value,
+        reason = "reads better at the call sites"
+    )]
     fn is_invalid<T: fmt::Debug>(r: Result<T, EndpointError>) -> bool {
         matches!(r, Err(EndpointError::Invalid(_)))
     }
@@ -499,7 +506,9 @@ mod tests {
             assert!(is_invalid(Endpoint::parse_connect(s)), "{s}");
         }
         // Paths are not supported (no RFC 37 resource).
-        assert!(is_invalid(Endpoint::parse_connect("tcp://host:55/resource")));
+        assert!(is_invalid(Endpoint::parse_connect(
+            "tcp://host:55/resource"
+        )));
         assert!(is_invalid(Endpoint::parse_connect("tcp://-host:55")));
         assert!(is_invalid(Endpoint::parse_connect("tcp://host:x55")));
         assert!(is_invalid(Endpoint::parse_connect("tcp://host:70000")));
@@ -597,7 +606,9 @@ mod tests {
         assert!(is_invalid(Endpoint::parse_bind(
             "tcp://192.168.1.17:0;192.168.1.1:5555"
         )));
-        assert!(is_invalid(Endpoint::parse_connect("tcp://eth1;server1:5555")));
+        assert!(is_invalid(Endpoint::parse_connect(
+            "tcp://eth1;server1:5555"
+        )));
     }
 
     #[test]
@@ -615,7 +626,9 @@ mod tests {
             assert_eq!(ep.unwrap().to_string(), s);
         }
         assert_eq!(
-            Endpoint::parse_connect("tcp://::1:5555").unwrap().to_string(),
+            Endpoint::parse_connect("tcp://::1:5555")
+                .unwrap()
+                .to_string(),
             "tcp://[::1]:5555"
         );
     }
@@ -654,7 +667,12 @@ mod tests {
             Endpoint::parse_bind(&long_abstract),
             Err(EndpointError::NameTooLong)
         );
-        for s in ["ipc:///abs/path", "ipc://rel/path", "ipc://@name", "ipc://*"] {
+        for s in [
+            "ipc:///abs/path",
+            "ipc://rel/path",
+            "ipc://@name",
+            "ipc://*",
+        ] {
             assert_eq!(Endpoint::parse_bind(s).unwrap().to_string(), s);
         }
     }
@@ -721,8 +739,7 @@ mod tests {
                     port: Some(port),
                     source: source.map(|(host, port)| TcpSource { host, port }),
                 })),
-            "(/[a-zA-Z0-9_.-]{1,20}){1,4}"
-                .prop_map(|p| Endpoint::Ipc(IpcEndpoint::Path(p.into()))),
+            "(/[a-zA-Z0-9_.-]{1,20}){1,4}".prop_map(|p| Endpoint::Ipc(IpcEndpoint::Path(p.into()))),
             "[a-zA-Z0-9_.-]{1,20}(/[a-zA-Z0-9_.-]{1,20}){0,3}"
                 .prop_filter("not ipc wildcard", |p| p != "*")
                 .prop_map(|p| Endpoint::Ipc(IpcEndpoint::Path(p.into()))),
@@ -733,7 +750,8 @@ mod tests {
 
     fn bind_endpoint() -> impl Strategy<Value = Endpoint> {
         prop_oneof![
-            (bind_host(), proptest::option::of(any::<u16>())).prop_map(|(host, port)| tcp(host, port)),
+            (bind_host(), proptest::option::of(any::<u16>()))
+                .prop_map(|(host, port)| tcp(host, port)),
             Just(Endpoint::Ipc(IpcEndpoint::Wildcard)),
             connect_endpoint().prop_filter("no source on bind", |e| !matches!(
                 e,

@@ -78,7 +78,7 @@ pub(crate) fn bind(ep: &IpcEndpoint, opts: &ConnOptions) -> Result<IpcBound, Tra
             let dir = private_dir()?;
             let path = dir.join("socket");
             let bound = check_len(path.as_os_str().len())
-                .and_then(|()| Ok(listen(&SockAddr::unix(&path)?, opts)?));
+                .and_then(|()| listen(&SockAddr::unix(&path)?, opts));
             match bound {
                 Ok(socket) => {
                     let cleanup = cleanup_for(&path, Some(dir));
@@ -94,7 +94,6 @@ pub(crate) fn bind(ep: &IpcEndpoint, opts: &ConnOptions) -> Result<IpcBound, Tra
                 }
             }
         }
-        _ => Err(EndpointError::UnsupportedTransport("ipc".into()).into()),
     }
 }
 
@@ -106,7 +105,9 @@ pub(crate) fn connect_addr(ep: &IpcEndpoint) -> Result<SockAddr, TransportError>
             Ok(SockAddr::unix(path)?)
         }
         IpcEndpoint::Abstract(name) => abstract_addr(name),
-        _ => Err(EndpointError::Invalid("ipc://* is only allowed when binding".into()).into()),
+        IpcEndpoint::Wildcard => {
+            Err(EndpointError::Invalid("ipc://* is only allowed when binding".into()).into())
+        }
     }
 }
 

@@ -1,8 +1,148 @@
 //! zmq-transport: endpoints, pipes, listeners and connections on mio, driving the ZMTP codec.
+//!
+//! This is the layer between the sockets (`zmq-sockets`) and the sans-IO codec (`zmtp-codec`).
+//! It parses endpoints, runs I/O threads (one `mio::Poll` each), binds and accepts, connects and
+//! reconnects, and moves whole messages between the wire and [pipes](mod@pipe). It deliberately
+//! knows nothing of socket types, routing ids or HWM policy: the codec [`Config`] is passed
+//! through unread, and messages are never looked into.
+//!
+//! ```text
+//!   socket threads                      I/O thread (IoThread)
+//!   ───────────────                     ─────────────────────────────────────────────
+//!   PipeSender ── outbound pipe ──►  PipeReceiver ─► Session::send ─► write_vectored ─► wire
+//!   PipeReceiver ◄── inbound pipe ── PipeSender ◄── Session events ◄── read ◄────────── wire
+//! ```
+//!
+//! * [`Endpoint`] parses `tcp://`, `ipc://` and `inproc://` strings exactly as libzmq 4.3.5
+//!   accepts them (bind and connect differ) and prints them back canonically.
+//! * [`pipe()`] creates the one-way message queue with a high-water mark that links a socket
+//!   and a connection; wake-ups happen only on transitions.
+//! * [`IoThread`] runs the event loop; [`IoHandle::bind`] binds synchronously and hands the
+//!   listener over, [`IoHandle::connect`] starts connecting in the background and keeps the
+//!   same [`Link`] across reconnects.
+//! * inproc endpoints are parsed here but served by the socket layer (no I/O thread involved).
+//!
+//! [`Config`]: zmtp_codec::Config
+//!
+//! # Example: bind and connect over tcp, move one message
+//!
+//! ```
+//! use std::sync::{Arc, Mutex};
+//!
+//! use zmq_transport::{
+//!     Acceptor, ConnOptions, ConnectionEvents, DisconnectReason, Endpoint, IoThread, Link,
+//!     PipeReceiver, PipeSender, Wake, pipe,
+//! };
+//! use zmtp_codec::{Config, Message, PeerInfo, SocketType};
+//!
+//! /// Ignores connection events.
+//! struct Quiet;
+//! impl ConnectionEvents for Quiet {
+//!     fn on_handshake(&self, _peer: &PeerInfo) {}
+//!     fn on_disconnect(&self, _reason: &DisconnectReason, _will_reconnect: bool) {}
+//! }
+//!
+//! /// Gives each accepted connection fresh pipes and keeps the socket-side ends.
+//! struct Keep(Mutex<Option<(PipeSender, PipeReceiver)>>, Arc<Ready>);
+//! impl Acceptor for Keep {
+//!     fn on_accept(&self, _peer: &PeerInfo, _remote: &str)
+//!         -> Option<(Link, Arc<dyn ConnectionEvents>)>
+//!     {
+//!         let (out_tx, out_rx) = pipe(0);
+//!         let (in_tx, in_rx) = pipe(0);
+//!         in_rx.set_waker(self.1.clone());
+//!         // Dropping the last outbound sender would end the connection (end-of-stream).
+//!         *self.0.lock().unwrap() = Some((out_tx, in_rx));
+//!         Some((Link { outbound: out_rx, inbound: in_tx }, Arc::new(Quiet)))
+//!     }
+//! }
+//!
+//! /// A waker the receiving thread can wait on.
+//! #[derive(Default)]
+//! struct Ready(Mutex<bool>, std::sync::Condvar);
+//! impl Wake for Ready {
+//!     fn wake(&self) {
+//!         *self.0.lock().unwrap() = true;
+//!         self.1.notify_all();
+//!     }
+//! }
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let opts = ConnOptions::new(Config::new(SocketType::PEER));
+//! let server = IoThread::spawn("server")?;
+//! let client = IoThread::spawn("client")?;
+//! let ready = Arc::new(Ready::default());
+//! let acceptor = Arc::new(Keep(Mutex::new(None), ready.clone()));
+//!
+//! let listener = server.handle().bind(
+//!     &Endpoint::parse_bind("tcp://127.0.0.1:*")?,
+//!     opts.clone(),
+//!     acceptor.clone(),
+//! )?;
+//! // The resolved endpoint, e.g. tcp://127.0.0.1:41337.
+//! let endpoint = Endpoint::parse_connect(listener.endpoint())?;
+//!
+//! let (out_tx, out_rx) = pipe(1000);
+//! let (in_tx, _in_rx) = pipe(1000);
+//! let _connecter = client.handle().connect(
+//!     &endpoint,
+//!     opts,
+//!     Link { outbound: out_rx, inbound: in_tx },
+//!     Arc::new(Quiet),
+//! )?;
+//! // Queued at once; sent as soon as the handshake is done.
+//! out_tx.try_send(Message::from("hello")).expect("room in the pipe");
+//!
+//! // Wait (bounded) for the message on the accepting side.
+//! let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+//! let got = loop {
+//!     if let Some((_, rx)) = acceptor.0.lock().unwrap().as_ref() {
+//!         if let Some(msg) = rx.try_recv()? {
+//!             break msg;
+//!         }
+//!     }
+//!     let now = std::time::Instant::now();
+//!     assert!(now < deadline, "no message");
+//!     let guard = ready.0.lock().unwrap();
+//!     let (mut woken, _) = ready.1.wait_timeout_while(guard, deadline - now, |w| !*w).unwrap();
+//!     *woken = false;
+//! };
+//! assert_eq!(got, Message::from("hello"));
+//!
+//! drop(listener);
+//! server.shutdown();
+//! client.shutdown();
+//! # Ok(())
+//! # }
+//! ```
 #![forbid(unsafe_code)]
+#![cfg_attr(
+    not(all(feature = "tcp", feature = "ipc")),
+    allow(
+        dead_code,
+        unused_imports,
+        unused_variables,
+        unreachable_code,
+        unreachable_patterns,
+        reason = "helpers shared by tcp and ipc are unused when one of them is compiled out"
+    )
+)]
 
+mod connecter;
+mod connection;
 pub mod endpoint;
+mod io_thread;
+#[cfg(feature = "ipc")]
+mod ipc;
+mod options;
 pub mod pipe;
+mod stream;
+#[cfg(feature = "tcp")]
+mod tcp;
 
 pub use endpoint::{Endpoint, EndpointError, Host, IpcEndpoint, Scheme, TcpEndpoint, TcpSource};
+pub use io_thread::{Connecter, IoHandle, IoThread, Listener};
+pub use options::{
+    Acceptor, ConnOptions, ConnectionEvents, DisconnectReason, Link, TransportError,
+};
 pub use pipe::{PipeClosed, PipeReceiver, PipeSender, TrySendError, Wake, pipe, typed_pipe};

@@ -69,6 +69,12 @@ impl ConnOptions {
 /// `inbound` from the wire to the socket (the connection is its sender). The connection sets the
 /// wakers of *its* ends (`outbound`'s receiver waker, `inbound`'s sender waker); the socket owns the
 /// other two.
+///
+/// The socket ends the link by closing its outbound [`PipeSender`] (with a linger); dropping the
+/// last clone of it counts as `close(None)`: the connection flushes what is queued, then closes.
+/// When the connection ends for good it closes the outbound receiver (sends fail with `Closed`)
+/// and closes the inbound sender once everything received is delivered (the socket reads
+/// end-of-stream after the last message).
 #[derive(Debug)]
 pub struct Link {
     /// Socket -> wire.
@@ -108,11 +114,8 @@ pub trait Acceptor: Send + Sync + 'static {
     /// connection is then closed). `remote` is the peer's address as an endpoint string, e.g.
     /// `tcp://127.0.0.1:50000` (for ipc, the listener's endpoint). Called on the I/O thread; must
     /// not block.
-    fn on_accept(
-        &self,
-        peer: &PeerInfo,
-        remote: &str,
-    ) -> Option<(Link, Arc<dyn ConnectionEvents>)>;
+    fn on_accept(&self, peer: &PeerInfo, remote: &str)
+    -> Option<(Link, Arc<dyn ConnectionEvents>)>;
 }
 
 /// Why a connection ended.

@@ -83,9 +83,11 @@ impl<T> PipeSender<T> {
             s.count.fetch_add(1, Ordering::SeqCst);
         } else {
             loop {
-                let reserved = s.count.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |c| {
-                    (c < s.hwm).then_some(c + 1)
-                });
+                let reserved = s
+                    .count
+                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |c| {
+                        (c < s.hwm).then_some(c + 1)
+                    });
                 if reserved.is_ok() {
                     break;
                 }

@@ -36,31 +36,31 @@ impl Stream {
     }
 
     pub(crate) fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
+        match *self {
             #[cfg(feature = "tcp")]
-            Self::Tcp(s) => s.read(buf),
+            Self::Tcp(ref mut s) => s.read(buf),
             #[cfg(feature = "ipc")]
-            Self::Unix(s) => s.read(buf),
+            Self::Unix(ref mut s) => s.read(buf),
         }
     }
 
     pub(crate) fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        match self {
+        match *self {
             #[cfg(feature = "tcp")]
-            Self::Tcp(s) => s.write_vectored(bufs),
+            Self::Tcp(ref mut s) => s.write_vectored(bufs),
             #[cfg(feature = "ipc")]
-            Self::Unix(s) => s.write_vectored(bufs),
+            Self::Unix(ref mut s) => s.write_vectored(bufs),
         }
     }
 
     /// Completion of a non-blocking connect: `Ok(true)` connected, `Ok(false)` still in
     /// progress, `Err` failed.
     pub(crate) fn connect_status(&self) -> io::Result<bool> {
-        let (error, peer) = match self {
+        let (error, peer): (io::Result<Option<io::Error>>, io::Result<()>) = match *self {
             #[cfg(feature = "tcp")]
-            Self::Tcp(s) => (s.take_error(), s.peer_addr().map(drop)),
+            Self::Tcp(ref s) => (s.take_error(), s.peer_addr().map(drop)),
             #[cfg(feature = "ipc")]
-            Self::Unix(s) => (s.take_error(), s.peer_addr().map(drop)),
+            Self::Unix(ref s) => (s.take_error(), s.peer_addr().map(drop)),
         };
         if let Some(err) = error? {
             return Err(err);
@@ -74,12 +74,17 @@ impl Stream {
 }
 
 impl Source for Stream {
-    fn register(&mut self, registry: &Registry, token: Token, interests: Interest) -> io::Result<()> {
-        match self {
+    fn register(
+        &mut self,
+        registry: &Registry,
+        token: Token,
+        interests: Interest,
+    ) -> io::Result<()> {
+        match *self {
             #[cfg(feature = "tcp")]
-            Self::Tcp(s) => s.register(registry, token, interests),
+            Self::Tcp(ref mut s) => s.register(registry, token, interests),
             #[cfg(feature = "ipc")]
-            Self::Unix(s) => s.register(registry, token, interests),
+            Self::Unix(ref mut s) => s.register(registry, token, interests),
         }
     }
 
@@ -89,20 +94,20 @@ impl Source for Stream {
         token: Token,
         interests: Interest,
     ) -> io::Result<()> {
-        match self {
+        match *self {
             #[cfg(feature = "tcp")]
-            Self::Tcp(s) => s.reregister(registry, token, interests),
+            Self::Tcp(ref mut s) => s.reregister(registry, token, interests),
             #[cfg(feature = "ipc")]
-            Self::Unix(s) => s.reregister(registry, token, interests),
+            Self::Unix(ref mut s) => s.reregister(registry, token, interests),
         }
     }
 
     fn deregister(&mut self, registry: &Registry) -> io::Result<()> {
-        match self {
+        match *self {
             #[cfg(feature = "tcp")]
-            Self::Tcp(s) => s.deregister(registry),
+            Self::Tcp(ref mut s) => s.deregister(registry),
             #[cfg(feature = "ipc")]
-            Self::Unix(s) => s.deregister(registry),
+            Self::Unix(ref mut s) => s.deregister(registry),
         }
     }
 }
@@ -119,9 +124,9 @@ pub(crate) enum ListenSocket {
 impl ListenSocket {
     #[cfg(feature = "tcp")]
     pub(crate) fn tcp(socket: Socket) -> Self {
-        Self::Tcp(mio::net::TcpListener::from_std(std::net::TcpListener::from(
-            OwnedFd::from(socket),
-        )))
+        Self::Tcp(mio::net::TcpListener::from_std(
+            std::net::TcpListener::from(OwnedFd::from(socket)),
+        ))
     }
 
     #[cfg(feature = "ipc")]
@@ -134,16 +139,16 @@ impl ListenSocket {
     /// Accepts one connection and tunes it; `None` for the remote string means "use the
     /// listener's endpoint" (ipc peers are unnamed).
     pub(crate) fn accept(&self, opts: &ConnOptions) -> io::Result<(Stream, Option<String>)> {
-        match self {
+        match *self {
             #[cfg(feature = "tcp")]
-            Self::Tcp(l) => {
+            Self::Tcp(ref l) => {
                 let (stream, addr) = l.accept()?;
                 // A failure to tune is not worth refusing the connection over.
                 let _ = crate::tcp::tune(&SockRef::from(&stream), opts);
                 Ok((Stream::Tcp(stream), Some(crate::tcp::endpoint_string(addr))))
             }
             #[cfg(feature = "ipc")]
-            Self::Unix(l) => {
+            Self::Unix(ref l) => {
                 let (stream, _) = l.accept()?;
                 let _ = buffers(&SockRef::from(&stream), opts);
                 Ok((Stream::Unix(stream), None))
@@ -153,12 +158,17 @@ impl ListenSocket {
 }
 
 impl Source for ListenSocket {
-    fn register(&mut self, registry: &Registry, token: Token, interests: Interest) -> io::Result<()> {
-        match self {
+    fn register(
+        &mut self,
+        registry: &Registry,
+        token: Token,
+        interests: Interest,
+    ) -> io::Result<()> {
+        match *self {
             #[cfg(feature = "tcp")]
-            Self::Tcp(s) => s.register(registry, token, interests),
+            Self::Tcp(ref mut s) => s.register(registry, token, interests),
             #[cfg(feature = "ipc")]
-            Self::Unix(s) => s.register(registry, token, interests),
+            Self::Unix(ref mut s) => s.register(registry, token, interests),
         }
     }
 
@@ -168,20 +178,20 @@ impl Source for ListenSocket {
         token: Token,
         interests: Interest,
     ) -> io::Result<()> {
-        match self {
+        match *self {
             #[cfg(feature = "tcp")]
-            Self::Tcp(s) => s.reregister(registry, token, interests),
+            Self::Tcp(ref mut s) => s.reregister(registry, token, interests),
             #[cfg(feature = "ipc")]
-            Self::Unix(s) => s.reregister(registry, token, interests),
+            Self::Unix(ref mut s) => s.reregister(registry, token, interests),
         }
     }
 
     fn deregister(&mut self, registry: &Registry) -> io::Result<()> {
-        match self {
+        match *self {
             #[cfg(feature = "tcp")]
-            Self::Tcp(s) => s.deregister(registry),
+            Self::Tcp(ref mut s) => s.deregister(registry),
             #[cfg(feature = "ipc")]
-            Self::Unix(s) => s.deregister(registry),
+            Self::Unix(ref mut s) => s.deregister(registry),
         }
     }
 }

@@ -15,7 +15,10 @@ use crate::options::{ConnOptions, TransportError};
 /// (IPv6 interface addresses only, from `/proc/net/if_inet6`), then through the resolver.
 pub(crate) fn resolve_bind(tcp: &TcpEndpoint, ipv6: bool) -> Result<SocketAddr, TransportError> {
     if tcp.source.is_some() {
-        return Err(EndpointError::Invalid("a source address is only allowed when connecting".into()).into());
+        return Err(EndpointError::Invalid(
+            "a source address is only allowed when connecting".into(),
+        )
+        .into());
     }
     let port = tcp.port.unwrap_or(0);
     let ip = match &tcp.host {
@@ -60,7 +63,9 @@ pub(crate) fn validate_connect(tcp: &TcpEndpoint, ipv6: bool) -> Result<(), Tran
     }
     if let Some(source) = &tcp.source {
         if !ipv6 && needs_v6(&source.host) {
-            return Err(EndpointError::Invalid("an IPv6 address needs the ipv6 option".into()).into());
+            return Err(
+                EndpointError::Invalid("an IPv6 address needs the ipv6 option".into()).into(),
+            );
         }
         if matches!(source.host, Host::Name(_)) && !ipv6 {
             // Interface names as IPv4 source addresses would need getifaddrs (unsafe FFI).
@@ -232,7 +237,10 @@ mod tests {
     use crate::endpoint::Endpoint;
 
     fn tcp(s: &str) -> TcpEndpoint {
-        match Endpoint::parse_bind(s).or_else(|_| Endpoint::parse_connect(s)).unwrap() {
+        match Endpoint::parse_bind(s)
+            .or_else(|_| Endpoint::parse_connect(s))
+            .unwrap()
+        {
             Endpoint::Tcp(t) => t,
             other => panic!("{other:?}"),
         }
@@ -279,6 +287,9 @@ mod tests {
             endpoint_string("127.0.0.1:41337".parse().unwrap()),
             "tcp://127.0.0.1:41337"
         );
-        assert_eq!(endpoint_string("[::]:5555".parse().unwrap()), "tcp://[::]:5555");
+        assert_eq!(
+            endpoint_string("[::]:5555".parse().unwrap()),
+            "tcp://[::]:5555"
+        );
     }
 }

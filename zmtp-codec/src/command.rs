@@ -88,10 +88,9 @@ impl Command {
             ERROR => {
                 // libzmq `process_error`: the reason length must fit; trailing octets are
                 // tolerated.
-                let (_, reason) = length_data::<_, _, nom::error::Error<&[u8]>, _>(be_u8)(
-                    data.as_ref(),
-                )
-                .map_err(|_| DecodeError::MalformedCommand("ERROR reason does not fit"))?;
+                let (_, reason) =
+                    length_data::<_, _, nom::error::Error<&[u8]>, _>(be_u8)(data.as_ref())
+                        .map_err(|_| DecodeError::MalformedCommand("ERROR reason does not fit"))?;
                 Self::Error {
                     reason: data.slice_ref(reason),
                 }
@@ -337,7 +336,9 @@ mod tests {
         let cmd = Command::Error {
             reason: Bytes::from_static(b"400"),
         };
-        let wire = [0x04, 0x0A, 0x05, 0x45, 0x52, 0x52, 0x4F, 0x52, 0x03, 0x34, 0x30, 0x30];
+        let wire = [
+            0x04, 0x0A, 0x05, 0x45, 0x52, 0x52, 0x4F, 0x52, 0x03, 0x34, 0x30, 0x30,
+        ];
         assert_eq!(frame_bytes(&cmd), wire);
         assert_eq!(decode_frame(&wire), cmd);
     }
@@ -393,7 +394,9 @@ mod tests {
     #[test]
     fn ping_lol() {
         // PROTOCOL.md §4.1: PING 04 0A 04 PING 00 00 LOL.
-        let wire = [0x04, 0x0A, 0x04, b'P', b'I', b'N', b'G', 0x00, 0x00, b'L', b'O', b'L'];
+        let wire = [
+            0x04, 0x0A, 0x04, b'P', b'I', b'N', b'G', 0x00, 0x00, b'L', b'O', b'L',
+        ];
         assert_eq!(
             decode_frame(&wire),
             Command::Ping {

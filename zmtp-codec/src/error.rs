@@ -186,6 +186,9 @@ mod tests {
     fn decode_errors_convert() {
         let err: ProtocolError = DecodeError::ReservedFlags(0x08).into();
         assert_eq!(err, ProtocolError::Decode(DecodeError::ReservedFlags(0x08)));
-        assert_eq!(err.to_string(), "malformed input from peer: frame flags 0x08 use reserved bits");
+        assert_eq!(
+            err.to_string(),
+            "malformed input from peer: frame flags 0x08 use reserved bits"
+        );
     }
 }

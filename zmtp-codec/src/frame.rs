@@ -9,7 +9,7 @@
 //!
 //! Flags: bit 0 MORE, bit 1 LONG, bit 2 COMMAND, bits 3..7 reserved (RFC 23: must be zero).
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 use nom::IResult;
 use nom::number::streaming::{be_u8, be_u64};
 
@@ -62,8 +62,8 @@ impl FrameHeader {
     ///
     /// * [`DecodeError::ReservedFlags`] if any of bits 3..7 is set. RFC 23 says they "MUST be
     ///   zero"; libzmq ignores them, but we reject them so that a future flag is never misread.
-    /// * [`DecodeError::CommandWithMore`] if both COMMAND and MORE are set (RFC 37: "a command
-    ///   is always a single frame").
+    /// * [`DecodeError::CommandWithMore`] if both COMMAND and MORE are set (RFC 23: MORE
+    ///   "SHALL be zero on command frames").
     pub fn decode(src: &[u8]) -> Result<Decode<Self>, DecodeError> {
         // The flags are checked as soon as the first octet is present, before the size arrives.
         if let Some(&flags) = src.first() {
@@ -173,8 +173,13 @@ impl Frame {
         if src.len() - header_len < size {
             return Ok(None);
         }
-        let _ = src.split_to(header_len);
-        let body = src.split_to(size).freeze();
+        src.advance(header_len);
+        // An empty body need not pin the source buffer's memory.
+        let body = if size == 0 {
+            Bytes::new()
+        } else {
+            src.split_to(size).freeze()
+        };
         Ok(Some(Self {
             more: header.more,
             command: header.command,
@@ -212,12 +217,13 @@ pub(crate) fn body_size(body: &[u8]) -> u64 {
 
 /// Rejects reserved bits and COMMAND+MORE.
 fn check_flags(flags: u8) -> Result<(), DecodeError> {
-    // RFC 23 §"Framing": "Bits 7-3: Reserved. Bits 7-3 are reserved for future use and MUST be
-    // zero." libzmq ignores them (PROTOCOL.md §2.3); we reject them (STYLE/issue requirement).
+    // RFC 23 "Framing": "Bits 7-3: Reserved. Bits 7-3 are reserved for future use and MUST be
+    // zero." libzmq ignores them (PROTOCOL.md §2.3); we reject them, so that a frame using a
+    // future flag is never misread as data.
     if flags & FLAG_RESERVED != 0 {
         return Err(DecodeError::ReservedFlags(flags));
     }
-    // RFC 23: "the MORE flag ... SHALL be zero" on a command frame.
+    // RFC 23, bit 0 (MORE): "This bit SHALL be zero on command frames."
     if flags & FLAG_COMMAND != 0 && flags & FLAG_MORE != 0 {
         return Err(DecodeError::CommandWithMore);
     }
@@ -335,7 +341,10 @@ mod tests {
             FrameHeader::decode(&wire[..5]).unwrap(),
             Decode::Incomplete { needed: 4 }
         );
-        assert_eq!(FrameHeader::decode(&[]).unwrap(), Decode::Incomplete { needed: 1 });
+        assert_eq!(
+            FrameHeader::decode(&[]).unwrap(),
+            Decode::Incomplete { needed: 1 }
+        );
     }
 
     #[test]

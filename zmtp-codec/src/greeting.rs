@@ -9,7 +9,10 @@
 //!
 //! Legacy ZMTP 1.0 and 2.0 peers are **not supported**: the decoder recognises them as early as
 //! libzmq does (after 1, 10 or 11 octets, PROTOCOL.md §1.3) and reports a typed error instead of
-//! waiting for a 64-octet greeting that will never come.
+//! waiting for a 64-octet greeting that will never come. Their framing has no commands, so no
+//! READY, no `Socket-Type` check and no heartbeats; PEER and the other draft socket types need
+//! ZMTP 3.x, and RFC 23 asks implementations to "guard against downgrade attacks, which may
+//! take the form of crafting a ZMTP 1.0 or 2.0 protocol header".
 
 use bytes::{BufMut, BytesMut};
 use nom::IResult;
@@ -119,7 +122,9 @@ impl Greeting {
             return Err(DecodeError::BadSignature);
         }
         // Octet 10 is the major version: 0 and 1 are legacy (libzmq would now send its
-        // socket-type octet and speak 1.0/2.0 framing, which we do not implement).
+        // socket-type octet and speak 1.0/2.0 framing, which we do not implement). RFC 23: "A
+        // peer MUST accept higher protocol versions as valid", so everything from 2 up passes.
+        // (RFC 23 calls major 2 ZMTP 2.0; libzmq treats it as 3.1, PROTOCOL.md §15.3.)
         if let Some(&major) = src.get(10).filter(|&&major| major < 2) {
             return Err(DecodeError::UnsupportedVersion { major });
         }

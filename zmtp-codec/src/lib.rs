@@ -69,6 +69,8 @@
     clippy::indexing_slicing
 )]
 
+#[cfg(feature = "arbitrary")]
+mod arbitrary;
 pub mod command;
 mod decode;
 mod error;

@@ -145,8 +145,8 @@ impl Handshake {
         tx: &mut Transmit,
     ) -> Result<Step, ProtocolError> {
         let (name, data) = command::split_name(body)?;
-        // RFC 23: "The ERROR command ... the peer SHALL close the connection"; it may come at
-        // any point of the handshake.
+        // RFC 23: "The peer SHALL treat an incoming ERROR command as fatal, and act by closing
+        // the connection"; it may come at any point of the handshake.
         if name.as_ref() == command::ERROR {
             return match Command::decode_parts(name, data)? {
                 Command::Error { reason } => Err(ProtocolError::PeerError { reason }),
@@ -168,7 +168,11 @@ impl Handshake {
     /// # Errors
     ///
     /// [`ProtocolError::AuthenticationFailed`] when refusing (an ERROR "400" is queued first).
-    pub(crate) fn decide(&mut self, accept: bool, tx: &mut Transmit) -> Result<bool, ProtocolError> {
+    pub(crate) fn decide(
+        &mut self,
+        accept: bool,
+        tx: &mut Transmit,
+    ) -> Result<bool, ProtocolError> {
         match self {
             Self::PlainServer(m) => m.decide(accept, tx),
             Self::Null(_) | Self::PlainClient(_) => Ok(false),

@@ -150,6 +150,9 @@ mod tests {
             Message::from_frames(vec![Bytes::from_static(b"x")]),
             Message::from(&b"x"[..])
         );
-        assert_eq!(Message::from(vec![1_u8]), Message::new(Bytes::from_static(&[1])));
+        assert_eq!(
+            Message::from(vec![1_u8]),
+            Message::new(Bytes::from_static(&[1]))
+        );
     }
 }

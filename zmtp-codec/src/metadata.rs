@@ -190,10 +190,15 @@ mod tests {
 
     #[test]
     fn lookups() {
-        let md: Metadata = [("Socket-Type", "PEER"), ("x-a", "1")].into_iter().collect();
+        let md: Metadata = [("Socket-Type", "PEER"), ("x-a", "1")]
+            .into_iter()
+            .collect();
         assert_eq!(md.get("socket-type").map(|v| &v[..]), Some(&b"PEER"[..]));
         assert_eq!(md.get_exact(b"socket-type"), None);
-        assert_eq!(md.get_exact(b"Socket-Type").map(|v| &v[..]), Some(&b"PEER"[..]));
+        assert_eq!(
+            md.get_exact(b"Socket-Type").map(|v| &v[..]),
+            Some(&b"PEER"[..])
+        );
         assert_eq!(md.len(), 2);
         assert!(!md.is_empty());
         let mut md = md;
@@ -209,13 +214,19 @@ mod tests {
         assert!(Metadata::decode(&[]).unwrap().is_empty());
         // libzmq accepts zero-length names (PROTOCOL.md §3.1).
         let md = Metadata::decode(&[0, 0, 0, 0, 1, b'v']).unwrap();
-        assert_eq!(md.iter().next().map(|(n, v)| (n.len(), &v[..])), Some((0, &b"v"[..])));
+        assert_eq!(
+            md.iter().next().map(|(n, v)| (n.len(), &v[..])),
+            Some((0, &b"v"[..]))
+        );
     }
 
     #[test]
     fn leftovers_and_overlong_claims_are_rejected() {
         // A single stray octet.
-        assert_eq!(Metadata::decode(&[0x01]), Err(DecodeError::MalformedMetadata));
+        assert_eq!(
+            Metadata::decode(&[0x01]),
+            Err(DecodeError::MalformedMetadata)
+        );
         // Name longer than the block.
         assert_eq!(
             Metadata::decode(&[0x05, b'a', b'b']),

@@ -47,6 +47,10 @@ pub struct Config {
     /// `ZMQ_MAXMSGSIZE`: limit on a whole incoming message (all frames together), checked from
     /// the frame headers before anything is buffered. It also caps command frames, as in
     /// libzmq. `None` = unlimited.
+    ///
+    /// Only body octets count, so a multipart message of many empty frames is not bounded by
+    /// it (each kept frame costs a `Bytes` handle); sessions with `drop_multipart` keep nothing
+    /// of multipart messages and are not affected.
     pub max_message_size: Option<u64>,
     /// Limit on one incoming command frame (READY metadata, PING context, ...), so that a peer
     /// cannot make us buffer without bound before the handshake. Default 64 KiB.
@@ -235,8 +239,7 @@ impl Session {
             config.socket_type.to_bytes(),
         );
         // libzmq writer (PROTOCOL.md §3.1): "Identity only for REQ, DEALER, ROUTER".
-        if [SocketType::REQ, SocketType::DEALER, SocketType::ROUTER].contains(&config.socket_type)
-        {
+        if [SocketType::REQ, SocketType::DEALER, SocketType::ROUTER].contains(&config.socket_type) {
             ours.push(
                 Bytes::from_static(b"Identity"),
                 config.identity.clone().unwrap_or_default(),
@@ -246,10 +249,11 @@ impl Session {
             ours.push(name.clone(), value.clone());
         }
         let mut greeting = Greeting::new(config.mechanism.name());
-        greeting.padding = config
-            .identity
-            .as_ref()
-            .map_or(1, |id| u64::try_from(id.len()).unwrap_or(u64::MAX).saturating_add(1));
+        greeting.padding = config.identity.as_ref().map_or(1, |id| {
+            u64::try_from(id.len())
+                .unwrap_or(u64::MAX)
+                .saturating_add(1)
+        });
         let mut tx = Transmit::new(config.max_batch);
         tx.push_greeting(&greeting);
         let handshake_deadline = positive(config.handshake_timeout).map(|t| now + t);
@@ -459,7 +463,9 @@ impl Session {
                 value
             }
             Ok(Decode::Incomplete { .. }) => return Ok(false),
-            // Legacy peers are typed errors: ZMTP 1.0 and 2.0 are not implemented.
+            // Legacy peers are typed errors: ZMTP 1.0 and 2.0 are not implemented. RFC 23: "If a
+            // peer cannot downgrade its protocol to match its peer, it MUST close the
+            // connection."
             Err(DecodeError::BadSignature) => {
                 return Err(ProtocolError::UnsupportedVersion { major: 0 });
             }
@@ -468,9 +474,11 @@ impl Session {
             }
             Err(err) => return Err(err.into()),
         };
-        // PROTOCOL.md §1.4: libzmq compares the 20 mechanism octets with its own configured
-        // mechanism, NUL-padded; the decoded name has its trailing NULs removed, so comparing
-        // names is the same exact compare. Nothing but the greeting is sent on a mismatch.
+        // RFC 23: "If the mechanism that the peer received does not exactly match the mechanism
+        // it sent, it MUST close the connection." libzmq compares the 20 mechanism octets with
+        // its own, NUL-padded (PROTOCOL.md §1.4); the decoded name has its trailing NULs
+        // removed, so comparing names is the same exact compare. Nothing but the greeting is
+        // sent on a mismatch.
         let ours = self.config.mechanism.name();
         if greeting.mechanism != ours {
             if greeting.mechanism == MechanismName::CURVE
@@ -683,8 +691,8 @@ impl Session {
             command::SUBSCRIBE => self.events.push_back(Event::Subscribe(data)),
             command::CANCEL => self.events.push_back(Event::Cancel(data)),
             command::ERROR => {
-                // RFC 23: ERROR is fatal. (libzmq's session silently drops it after the
-                // handshake; closing is the RFC behaviour and the peer is about to close.)
+                // RFC 23: "The peer SHALL treat an incoming ERROR command as fatal". (libzmq's
+                // session drops it after the handshake; the peer is about to close anyway.)
                 if let Command::Error { reason } = Command::decode_parts(name, data)? {
                     return Err(ProtocolError::PeerError { reason });
                 }
@@ -710,7 +718,8 @@ impl Session {
         let due = self.next_ping.filter(|&due| now >= due);
         if let (Phase::Ready, Some(_), Some(interval)) = (self.phase, due, interval) {
             // ZMQ_HEARTBEAT_TTL is carried in deciseconds.
-            let ttl = u16::try_from(self.config.heartbeat_ttl.as_millis() / 100).unwrap_or(u16::MAX);
+            let ttl =
+                u16::try_from(self.config.heartbeat_ttl.as_millis() / 100).unwrap_or(u16::MAX);
             self.tx.push_command(&Command::Ping {
                 ttl,
                 context: Bytes::new(),
@@ -737,6 +746,10 @@ fn split_body(
         return Ok(None);
     }
     buf.advance(header_len);
+    if size == 0 {
+        // An empty body need not pin the input buffer's memory.
+        return Ok(Some(Bytes::new()));
+    }
     Ok(Some(buf.split_to(size).freeze()))
 }
 

@@ -71,8 +71,8 @@ impl SocketType {
     /// Whether a socket of this type accepts a peer announcing `peer` (RFC 37 / libzmq
     /// `mechanism_t::check_socket_type`, PROTOCOL.md §5.1).
     ///
-    /// The matrix is not symmetric in general only for unknown names (which match nothing).
-    /// PEER talks to PEER only. STREAM never speaks ZMTP, so it matches nothing.
+    /// The matrix is symmetric. PEER talks to PEER only; STREAM never speaks ZMTP and unknown
+    /// names match nothing.
     pub fn is_compatible_with(&self, peer: &Self) -> bool {
         let accepted: &[&[u8]] = match self.as_bytes() {
             b"REQ" => &[b"REP", b"ROUTER"],
@@ -173,9 +173,9 @@ mod tests {
     fn matrix_matches_protocol_table() {
         for local in &ALL {
             for remote in &ALL {
-                let expected = ACCEPTED
-                    .iter()
-                    .any(|(l, r)| l.as_bytes() == local.as_bytes() && r.as_bytes() == remote.as_bytes());
+                let expected = ACCEPTED.iter().any(|(l, r)| {
+                    l.as_bytes() == local.as_bytes() && r.as_bytes() == remote.as_bytes()
+                });
                 assert_eq!(
                     local.is_compatible_with(remote),
                     expected,

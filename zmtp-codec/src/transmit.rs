@@ -52,7 +52,8 @@ impl Transmit {
     /// Queues one data frame; a large body is queued as its own chunk (zero-copy).
     pub(crate) fn push_data(&mut self, more: bool, body: &Bytes) {
         let header = FrameHeader::new(more, false, body_size(body));
-        if body.len() >= self.max_batch {
+        // An empty body never becomes a chunk of its own (a zero-length write helps nobody).
+        if !body.is_empty() && body.len() >= self.max_batch {
             self.reserve(header.len());
             header.encode(&mut self.batch);
             let head = self.batch.split().freeze();
@@ -110,7 +111,10 @@ mod tests {
         tx.push_data(false, &Bytes::from_static(b"B"));
         assert_eq!(tx.len(), 6);
         let chunks = drain(&mut tx);
-        assert_eq!(chunks, vec![Bytes::from_static(&[0x01, 0x01, 0x41, 0x00, 0x01, 0x42])]);
+        assert_eq!(
+            chunks,
+            vec![Bytes::from_static(&[0x01, 0x01, 0x41, 0x00, 0x01, 0x42])]
+        );
         assert_eq!(tx.len(), 0);
         assert_eq!(tx.poll(), None);
     }
@@ -129,5 +133,16 @@ mod tests {
         assert_eq!(chunks[1].as_ptr(), big.as_ptr());
         assert_eq!(&chunks[2][..], &[0x00, 0x01, b'y']);
         assert_eq!(tx.len(), 0);
+    }
+
+    #[test]
+    fn empty_bodies_stay_in_the_batch_even_with_max_batch_zero() {
+        let mut tx = Transmit::new(0);
+        tx.push_data(false, &Bytes::new());
+        tx.push_data(false, &Bytes::from_static(b"z"));
+        let chunks = drain(&mut tx);
+        assert_eq!(chunks.len(), 2);
+        assert_eq!(&chunks[0][..], &[0x00, 0x00, 0x00, 0x01]);
+        assert_eq!(&chunks[1][..], b"z");
     }
 }

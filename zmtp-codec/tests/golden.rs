@@ -5,8 +5,8 @@ mod support;
 use bytes::{Bytes, BytesMut};
 use support::drain;
 use zmtp_codec::{
-    Command, Config, Decode, Event, Frame, Greeting, MechanismName, Metadata, Session,
-    SocketType, Version,
+    Command, Config, Decode, Event, Frame, Greeting, MechanismName, Metadata, Session, SocketType,
+    Version,
 };
 
 fn golden(name: &str) -> Vec<u8> {

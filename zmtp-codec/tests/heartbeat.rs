@@ -41,7 +41,10 @@ fn pings_are_answered_and_keep_the_connection_alive() {
 
 #[test]
 fn heartbeat_timeout_with_a_silent_peer() {
-    let mut pair = Pair::new(heartbeating(100, 0, Some(300)), Config::new(SocketType::PEER));
+    let mut pair = Pair::new(
+        heartbeating(100, 0, Some(300)),
+        Config::new(SocketType::PEER),
+    );
     pair.drive();
     // From now on B's bytes (including its PONGs) never reach A.
     pair.b.delivers = false;
@@ -51,7 +54,10 @@ fn heartbeat_timeout_with_a_silent_peer() {
     // First PING at 100 ms, no traffic for the next 300 ms.
     assert_eq!(spent, Duration::from_millis(400));
     assert_eq!(pair.a.errors, [ProtocolError::HeartbeatTimeout]);
-    assert_eq!(pair.a.closed_reason(), Some(&ProtocolError::HeartbeatTimeout));
+    assert_eq!(
+        pair.a.closed_reason(),
+        Some(&ProtocolError::HeartbeatTimeout)
+    );
     assert!(pair.a.errors[0].is_reconnectable());
 }
 
@@ -70,7 +76,10 @@ fn heartbeat_timeout_defaults_to_the_interval() {
 fn ttl_expiry_closes_the_receiver_of_the_ping() {
     // A pings with TTL 500 ms and a long interval; B arms a TTL timer per PING. When A goes
     // silent, B closes 500 ms after the last PING it received.
-    let mut pair = Pair::new(heartbeating(200, 500, Some(0)), Config::new(SocketType::PEER));
+    let mut pair = Pair::new(
+        heartbeating(200, 500, Some(0)),
+        Config::new(SocketType::PEER),
+    );
     pair.drive();
     pair.advance(Duration::from_millis(200));
     assert!(
@@ -93,7 +102,10 @@ fn ttl_expiry_closes_the_receiver_of_the_ping() {
 
 #[test]
 fn ttl_timer_is_cancelled_by_traffic() {
-    let mut pair = Pair::new(heartbeating(1000, 300, Some(0)), Config::new(SocketType::PEER));
+    let mut pair = Pair::new(
+        heartbeating(1000, 300, Some(0)),
+        Config::new(SocketType::PEER),
+    );
     pair.drive();
     pair.advance(Duration::from_millis(1000));
     // B's TTL timer runs until +300 ms; data from A at +200 ms cancels it.

@@ -63,7 +63,7 @@ fn reserved_flag_bits_are_rejected() {
         let mut pair = Pair::connected_peers();
         pair.inject(Side::B, &[flags, 0x01, b'x']);
         let expected = ProtocolError::Decode(DecodeError::ReservedFlags(flags));
-        assert_eq!(pair.b.errors, [expected.clone()]);
+        assert_eq!(pair.b.errors, std::slice::from_ref(&expected));
         assert_eq!(pair.b.closed_reason(), Some(&expected));
         assert!(!pair.b.session.wants_read());
     }
@@ -109,7 +109,10 @@ fn a_huge_claim_is_refused_before_its_body_arrives() {
     config.max_message_size = Some(1 << 20);
     let mut pair = Pair::new(Config::new(SocketType::PEER), config);
     pair.drive();
-    pair.inject(Side::B, &[0x02, 0x00, 0x00, 0x10, 0x00, 0x00, 0x00, 0x00, 0x00]);
+    pair.inject(
+        Side::B,
+        &[0x02, 0x00, 0x00, 0x10, 0x00, 0x00, 0x00, 0x00, 0x00],
+    );
     assert_eq!(
         pair.b.errors,
         [ProtocolError::MessageTooLarge { limit: 1 << 20 }]

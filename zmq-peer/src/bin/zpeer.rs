@@ -62,11 +62,33 @@ fn main() -> ExitCode {
 /// A parsed command line.
 #[derive(Debug)]
 enum Command {
-    Echo { endpoint: String, count: Option<u64> },
-    Ping { endpoint: String, count: u64, size: usize, timeout: Duration },
-    ThrRecv { endpoint: String, count: u64, size: usize, timeout: Option<Duration> },
-    ThrSend { endpoint: String, count: u64, size: usize },
-    Lat { endpoint: String, count: u64, size: usize, timeout: Duration },
+    Echo {
+        endpoint: String,
+        count: Option<u64>,
+    },
+    Ping {
+        endpoint: String,
+        count: u64,
+        size: usize,
+        timeout: Duration,
+    },
+    ThrRecv {
+        endpoint: String,
+        count: u64,
+        size: usize,
+        timeout: Option<Duration>,
+    },
+    ThrSend {
+        endpoint: String,
+        count: u64,
+        size: usize,
+    },
+    Lat {
+        endpoint: String,
+        count: u64,
+        size: usize,
+        timeout: Duration,
+    },
     Demo,
 }
 
@@ -112,11 +134,17 @@ trait OrFail<T> {
 
 impl<T> OrFail<T> for Result<T, Error> {
     fn or_fail(self, context: &str) -> Result<T, Failure> {
-        self.map_err(|error| Failure::Socket { context: context.to_owned(), error })
+        self.map_err(|error| Failure::Socket {
+            context: context.to_owned(),
+            error,
+        })
     }
 
     fn or_endpoint(self, endpoint: &str) -> Result<T, Failure> {
-        self.map_err(|error| Failure::Endpoint { endpoint: endpoint.to_owned(), error })
+        self.map_err(|error| Failure::Endpoint {
+            endpoint: endpoint.to_owned(),
+            error,
+        })
     }
 }
 
@@ -171,12 +199,29 @@ impl Command {
     fn run(self) -> Result<(), Failure> {
         match self {
             Self::Echo { endpoint, count } => echo(&endpoint, count),
-            Self::Ping { endpoint, count, size, timeout } => ping(&endpoint, count, size, timeout),
-            Self::ThrRecv { endpoint, count, size, timeout } => {
-                thr_recv(&endpoint, count, size, timeout)
-            }
-            Self::ThrSend { endpoint, count, size } => thr_send(&endpoint, count, size),
-            Self::Lat { endpoint, count, size, timeout } => lat(&endpoint, count, size, timeout),
+            Self::Ping {
+                endpoint,
+                count,
+                size,
+                timeout,
+            } => ping(&endpoint, count, size, timeout),
+            Self::ThrRecv {
+                endpoint,
+                count,
+                size,
+                timeout,
+            } => thr_recv(&endpoint, count, size, timeout),
+            Self::ThrSend {
+                endpoint,
+                count,
+                size,
+            } => thr_send(&endpoint, count, size),
+            Self::Lat {
+                endpoint,
+                count,
+                size,
+                timeout,
+            } => lat(&endpoint, count, size, timeout),
             Self::Demo => demo(),
         }
     }
@@ -203,8 +248,9 @@ impl ParsedArgs {
                 let (name, value) = match option.split_once('=') {
                     Some((name, value)) => (name.to_owned(), value.to_owned()),
                     None => {
-                        let value =
-                            iter.next().ok_or_else(|| format!("--{option} needs a value"))?;
+                        let value = iter
+                            .next()
+                            .ok_or_else(|| format!("--{option} needs a value"))?;
                         (option.to_owned(), value.clone())
                     }
                 };
@@ -213,7 +259,11 @@ impl ParsedArgs {
                 positional.push(arg.clone());
             }
         }
-        Ok(Self { positional, options, help })
+        Ok(Self {
+            positional,
+            options,
+            help,
+        })
     }
 
     fn endpoint(&mut self, command: &str) -> Result<String, String> {
@@ -231,13 +281,16 @@ impl ParsedArgs {
     fn take_number(&mut self, name: &str) -> Result<Option<u64>, String> {
         self.take(name)
             .map(|value| {
-                value.parse::<u64>().map_err(|_| format!("--{name}: `{value}` is not a number"))
+                value
+                    .parse::<u64>()
+                    .map_err(|_| format!("--{name}: `{value}` is not a number"))
             })
             .transpose()
     }
 
     fn require_number(&mut self, name: &str) -> Result<u64, String> {
-        self.take_number(name)?.ok_or_else(|| format!("--{name} is required"))
+        self.take_number(name)?
+            .ok_or_else(|| format!("--{name} is required"))
     }
 
     fn take_size(&mut self) -> Result<Option<usize>, String> {
@@ -250,8 +303,9 @@ impl ParsedArgs {
         let Some(value) = self.take("timeout") else {
             return Ok(None);
         };
-        let seconds: f64 =
-            value.parse().map_err(|_| format!("--timeout: `{value}` is not a number"))?;
+        let seconds: f64 = value
+            .parse()
+            .map_err(|_| format!("--timeout: `{value}` is not a number"))?;
         if !seconds.is_finite() || seconds <= 0.0 || seconds > 1.0e6 {
             return Err(format!("--timeout: `{value}` is out of range"));
         }
@@ -271,7 +325,8 @@ impl ParsedArgs {
 
 /// A new PEER socket in `ctx`.
 fn peer_socket(ctx: &Context) -> Result<Socket, Failure> {
-    ctx.socket(SocketType::Peer).or_fail("creating a PEER socket")
+    ctx.socket(SocketType::Peer)
+        .or_fail("creating a PEER socket")
 }
 
 /// Milliseconds for RCVTIMEO / SNDTIMEO, saturating at `i32::MAX`.
@@ -291,7 +346,9 @@ fn print_flushed(line: &str) -> Result<(), Failure> {
 fn bind_and_announce(ctx: &Context, endpoint: &str) -> Result<Socket, Failure> {
     let socket = peer_socket(ctx)?;
     socket.bind(endpoint).or_endpoint(endpoint)?;
-    let resolved = socket.last_endpoint().or_fail("reading the bound endpoint")?;
+    let resolved = socket
+        .last_endpoint()
+        .or_fail("reading the bound endpoint")?;
     print_flushed(&resolved)?;
     Ok(socket)
 }
@@ -331,10 +388,18 @@ fn payload(index: u64, size: usize) -> Vec<u8> {
 }
 
 /// Connects a PEER socket with the given receive timeout and returns it with the peer's id.
-fn connect(ctx: &Context, endpoint: &str, timeout: Duration) -> Result<(Socket, RoutingId), Failure> {
+fn connect(
+    ctx: &Context,
+    endpoint: &str,
+    timeout: Duration,
+) -> Result<(Socket, RoutingId), Failure> {
     let socket = peer_socket(ctx)?;
-    socket.set_rcvtimeo(millis(timeout)).or_fail("setting RCVTIMEO")?;
-    socket.set_sndtimeo(millis(timeout)).or_fail("setting SNDTIMEO")?;
+    socket
+        .set_rcvtimeo(millis(timeout))
+        .or_fail("setting RCVTIMEO")?;
+    socket
+        .set_sndtimeo(millis(timeout))
+        .or_fail("setting SNDTIMEO")?;
     let routing_id = socket.connect_peer(endpoint).or_endpoint(endpoint)?;
     Ok((socket, routing_id))
 }
@@ -343,9 +408,15 @@ fn connect(ctx: &Context, endpoint: &str, timeout: Duration) -> Result<(Socket, 
 fn recv_echo(socket: &Socket, index: u64, timeout: Duration) -> Result<Message, Failure> {
     socket.recv().map_err(|error| {
         if is_timeout(&error) {
-            Failure::Check(format!("no echo of message {index} within {}s", timeout.as_secs_f64()))
+            Failure::Check(format!(
+                "no echo of message {index} within {}s",
+                timeout.as_secs_f64()
+            ))
         } else {
-            Failure::Socket { context: "receiving the echo".to_owned(), error }
+            Failure::Socket {
+                context: "receiving the echo".to_owned(),
+                error,
+            }
         }
     })
 }
@@ -386,7 +457,10 @@ fn send_failure(error: Error, index: u64, timeout: Duration) -> Failure {
             timeout.as_secs_f64()
         ))
     } else {
-        Failure::Socket { context: format!("sending message {index}"), error }
+        Failure::Socket {
+            context: format!("sending message {index}"),
+            error,
+        }
     }
 }
 
@@ -404,7 +478,9 @@ fn thr_recv(
     let ctx = Context::new();
     let socket = bind_and_announce(&ctx, endpoint)?;
     if let Some(timeout) = timeout {
-        socket.set_rcvtimeo(millis(timeout)).or_fail("setting RCVTIMEO")?;
+        socket
+            .set_rcvtimeo(millis(timeout))
+            .or_fail("setting RCVTIMEO")?;
     }
     let mut started = None;
     for index in 0..count {
@@ -412,7 +488,10 @@ fn thr_recv(
             if is_timeout(&error) {
                 Failure::Check(format!("message {index} did not arrive in time"))
             } else {
-                Failure::Socket { context: "receiving".to_owned(), error }
+                Failure::Socket {
+                    context: "receiving".to_owned(),
+                    error,
+                }
             }
         })?;
         started.get_or_insert_with(Instant::now);
@@ -433,7 +512,10 @@ fn thr_recv(
     ))
 }
 
-#[allow(clippy::cast_precision_loss, reason = "statistics; counts far below 2^52")]
+#[allow(
+    clippy::cast_precision_loss,
+    reason = "statistics; counts far below 2^52"
+)]
 fn count_f64(value: u64) -> f64 {
     value as f64
 }
@@ -469,7 +551,9 @@ fn lat(endpoint: &str, count: u64, size: usize, timeout: Duration) -> Result<(),
         let echo = recv_echo(&socket, index, timeout)?;
         samples.push(started.elapsed());
         if echo.len() != size || echo.routing_id() != Some(routing_id) {
-            return Err(Failure::Check(format!("echo of message {index} is not the message sent")));
+            return Err(Failure::Check(format!(
+                "echo of message {index} is not the message sent"
+            )));
         }
     }
     socket.set_linger(0).or_fail("setting LINGER")?;
@@ -487,7 +571,9 @@ fn lat(endpoint: &str, count: u64, size: usize, timeout: Duration) -> Result<(),
 /// The `pct`-th percentile (nearest rank) of sorted `samples`, in microseconds.
 fn percentile_us(samples: &[Duration], pct: usize) -> f64 {
     let rank = (samples.len() * pct).div_ceil(100).max(1);
-    samples.get(rank - 1).map_or(0.0, |sample| sample.as_secs_f64() * 1e6)
+    samples
+        .get(rank - 1)
+        .map_or(0.0, |sample| sample.as_secs_f64() * 1e6)
 }
 
 /// A temporary directory for the demo's ipc endpoint, removed on drop.
@@ -500,9 +586,8 @@ impl DemoDir {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.subsec_nanos());
         let path = std::env::temp_dir().join(format!("zpeer-demo-{}-{nanos}", std::process::id()));
-        std::fs::create_dir(&path).map_err(|error| {
-            Failure::Check(format!("creating {}: {error}", path.display()))
-        })?;
+        std::fs::create_dir(&path)
+            .map_err(|error| Failure::Check(format!("creating {}: {error}", path.display())))?;
         Ok(Self(path))
     }
 }
@@ -518,7 +603,10 @@ fn demo() -> Result<(), Failure> {
     let dir = DemoDir::create()?;
     let ctx = Context::new();
     let endpoints = [
-        ("inproc", format!("inproc://zpeer-demo-{}", std::process::id())),
+        (
+            "inproc",
+            format!("inproc://zpeer-demo-{}", std::process::id()),
+        ),
         ("ipc", format!("ipc://{}/demo.sock", dir.0.display())),
         ("tcp", "tcp://127.0.0.1:*".to_owned()),
     ];
@@ -532,9 +620,13 @@ fn demo_transport(ctx: &Context, name: &str, endpoint: &str) -> Result<(), Failu
     const ROUNDS: u8 = 5;
     let timeout = Duration::from_secs(5);
     let binder = peer_socket(ctx)?;
-    binder.set_rcvtimeo(millis(timeout)).or_fail("setting RCVTIMEO")?;
+    binder
+        .set_rcvtimeo(millis(timeout))
+        .or_fail("setting RCVTIMEO")?;
     binder.bind(endpoint).or_endpoint(endpoint)?;
-    let resolved = binder.last_endpoint().or_fail("reading the bound endpoint")?;
+    let resolved = binder
+        .last_endpoint()
+        .or_fail("reading the bound endpoint")?;
     let (connecter, to_binder) = connect(ctx, &resolved, timeout)?;
     println!("{name}: endpoint {resolved}");
 
@@ -544,18 +636,25 @@ fn demo_transport(ctx: &Context, name: &str, endpoint: &str) -> Result<(), Failu
         let started = Instant::now();
         let body = format!("ping {round}");
         connecter
-            .send(Message::with_routing_id(body.clone().into_bytes(), to_binder))
+            .send(Message::with_routing_id(
+                body.clone().into_bytes(),
+                to_binder,
+            ))
             .or_fail("sending")?;
         let request = recv_echo(&binder, u64::from(round), timeout)?;
-        let sender = request.routing_id().ok_or_else(|| {
-            Failure::Check("received a message without a routing id".to_owned())
-        })?;
+        let sender = request
+            .routing_id()
+            .ok_or_else(|| Failure::Check("received a message without a routing id".to_owned()))?;
         to_connecter.get_or_insert(sender);
-        binder.send(Message::with_routing_id(request.into_bytes(), sender)).or_fail("replying")?;
+        binder
+            .send(Message::with_routing_id(request.into_bytes(), sender))
+            .or_fail("replying")?;
         let reply = recv_echo(&connecter, u64::from(round), timeout)?;
         times.push(started.elapsed());
         if reply.as_bytes() != body.as_bytes() || reply.routing_id() != Some(to_binder) {
-            return Err(Failure::Check(format!("{name}: round {round} came back altered")));
+            return Err(Failure::Check(format!(
+                "{name}: round {round} came back altered"
+            )));
         }
     }
     let to_connecter = to_connecter.map_or(0, RoutingId::get);
@@ -564,8 +663,10 @@ fn demo_transport(ctx: &Context, name: &str, endpoint: &str) -> Result<(), Failu
         to_binder.get(),
         to_connecter
     );
-    let times: Vec<String> =
-        times.iter().map(|t| format!("{:.1}", t.as_secs_f64() * 1e6)).collect();
+    let times: Vec<String> = times
+        .iter()
+        .map(|t| format!("{:.1}", t.as_secs_f64() * 1e6))
+        .collect();
     println!("{name}: round trips (us): {}", times.join(" "));
     binder.close().or_fail("closing")?;
     connecter.close().or_fail("closing")

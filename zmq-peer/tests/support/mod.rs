@@ -57,18 +57,26 @@ impl Transport {
     /// A fresh, unique endpoint for this transport.
     pub(crate) fn endpoint(self) -> TestEndpoint {
         match self {
-            Self::Tcp => TestEndpoint { bind: "tcp://127.0.0.1:*".to_owned(), _dir: None },
+            Self::Tcp => TestEndpoint {
+                bind: "tcp://127.0.0.1:*".to_owned(),
+                _dir: None,
+            },
             Self::IpcPath => {
                 let dir = tempdir();
                 let bind = format!("ipc://{}/x", dir.path().display());
-                TestEndpoint { bind, _dir: Some(dir) }
+                TestEndpoint {
+                    bind,
+                    _dir: Some(dir),
+                }
             }
-            Self::IpcAbstract => {
-                TestEndpoint { bind: format!("ipc://@{}", unique_name("zmq-peer-test")), _dir: None }
-            }
-            Self::InprocBindFirst | Self::InprocConnectFirst => {
-                TestEndpoint { bind: format!("inproc://{}", unique_name("peer")), _dir: None }
-            }
+            Self::IpcAbstract => TestEndpoint {
+                bind: format!("ipc://@{}", unique_name("zmq-peer-test")),
+                _dir: None,
+            },
+            Self::InprocBindFirst | Self::InprocConnectFirst => TestEndpoint {
+                bind: format!("inproc://{}", unique_name("peer")),
+                _dir: None,
+            },
         }
     }
 
@@ -89,7 +97,10 @@ impl Transport {
 }
 
 /// Generates one `#[test]` per transport, each calling `$runner(transport)`.
-#[allow(unused_macros, reason = "not every test crate runs a per-transport suite")]
+#[allow(
+    unused_macros,
+    reason = "not every test crate runs a per-transport suite"
+)]
 macro_rules! transport_suite {
     ($runner:path) => {
         #[test]
@@ -114,18 +125,28 @@ macro_rules! transport_suite {
         }
     };
 }
-#[allow(unused_imports, reason = "not every test crate runs a per-transport suite")]
+#[allow(
+    unused_imports,
+    reason = "not every test crate runs a per-transport suite"
+)]
 pub(crate) use transport_suite;
 
 /// A name no other test (in this or another test process) uses.
 pub(crate) fn unique_name(prefix: &str) -> String {
     static COUNTER: AtomicUsize = AtomicUsize::new(0);
-    format!("{prefix}-{}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// A new temporary directory (removed when dropped).
 pub(crate) fn tempdir() -> tempfile::TempDir {
-    tempfile::Builder::new().prefix("zpt").tempdir().expect("create a temp dir")
+    tempfile::Builder::new()
+        .prefix("zpt")
+        .tempdir()
+        .expect("create a temp dir")
 }
 
 /// `ipc://<dir>/<name>`.
@@ -142,7 +163,9 @@ pub(crate) fn unused_tcp_endpoint() -> String {
 
 /// The `host:port` part of a `tcp://host:port` endpoint.
 pub(crate) fn tcp_addr(endpoint: &str) -> &str {
-    endpoint.strip_prefix("tcp://").unwrap_or_else(|| panic!("not a tcp endpoint: {endpoint}"))
+    endpoint
+        .strip_prefix("tcp://")
+        .unwrap_or_else(|| panic!("not a tcp endpoint: {endpoint}"))
 }
 
 /// A PEER socket with bounded send and receive timeouts.
@@ -166,7 +189,11 @@ pub(crate) fn assert_errno<T: std::fmt::Debug>(result: Result<T, Error>, errno: 
     match result {
         Ok(value) => panic!("{what}: expected errno {errno}, got Ok({value:?})"),
         Err(error) => {
-            assert_eq!(error.errno(), errno, "{what}: expected errno {errno}, got {error:?}");
+            assert_eq!(
+                error.errno(),
+                errno,
+                "{what}: expected errno {errno}, got {error:?}"
+            );
         }
     }
 }
@@ -191,25 +218,46 @@ pub(crate) struct Pair {
 /// Binds and connects two PEER sockets over `transport` (in the order it asks for) and exchanges
 /// one message so that both sides know each other's routing id.
 pub(crate) fn pair(ctx: &Context, transport: Transport) -> Pair {
+    pair_in(ctx, ctx, transport)
+}
+
+/// Like [`pair`], with the binder and the connecter in (possibly) different contexts; inproc
+/// needs both in one context.
+pub(crate) fn pair_in(binder_ctx: &Context, connecter_ctx: &Context, transport: Transport) -> Pair {
     let test_endpoint = transport.endpoint();
-    let binder = peer(ctx);
-    let connecter = peer(ctx);
+    let binder = peer(binder_ctx);
+    let connecter = peer(connecter_ctx);
     let (endpoint, to_binder) = if transport.connect_first() {
-        let to_binder = connecter.connect_peer(&test_endpoint.bind).expect("connect_peer");
-        connecter.send(msg(b"hello", to_binder)).expect("queue hello before the bind");
+        let to_binder = connecter
+            .connect_peer(&test_endpoint.bind)
+            .expect("connect_peer");
+        connecter
+            .send(msg(b"hello", to_binder))
+            .expect("queue hello before the bind");
         binder.bind(&test_endpoint.bind).expect("bind");
         (binder.last_endpoint().expect("last_endpoint"), to_binder)
     } else {
         binder.bind(&test_endpoint.bind).expect("bind");
         let endpoint = binder.last_endpoint().expect("last_endpoint");
         let to_binder = connecter.connect_peer(&endpoint).expect("connect_peer");
-        connecter.send(msg(b"hello", to_binder)).expect("send hello");
+        connecter
+            .send(msg(b"hello", to_binder))
+            .expect("send hello");
         (endpoint, to_binder)
     };
     let hello = binder.recv().expect("binder receives hello");
     assert_eq!(hello.as_bytes(), b"hello");
-    let to_connecter = hello.routing_id().expect("received message carries a routing id");
-    Pair { binder, connecter, endpoint, to_binder, to_connecter, _endpoint: test_endpoint }
+    let to_connecter = hello
+        .routing_id()
+        .expect("received message carries a routing id");
+    Pair {
+        binder,
+        connecter,
+        endpoint,
+        to_binder,
+        to_connecter,
+        _endpoint: test_endpoint,
+    }
 }
 
 /// Runs `f` on a helper thread and returns its result, failing the test if it takes longer than
@@ -231,12 +279,10 @@ where
             value
         }
         Err(mpsc::RecvTimeoutError::Timeout) => panic!("{what} did not finish within {limit:?}"),
-        Err(mpsc::RecvTimeoutError::Disconnected) => {
-            match handle.join() {
-                Err(panic) => std::panic::resume_unwind(panic),
-                Ok(()) => panic!("{what}: helper thread ended without a result"),
-            }
-        }
+        Err(mpsc::RecvTimeoutError::Disconnected) => match handle.join() {
+            Err(panic) => std::panic::resume_unwind(panic),
+            Ok(()) => panic!("{what}: helper thread ended without a result"),
+        },
     }
 }
 
@@ -245,7 +291,10 @@ where
 pub(crate) fn wait_until(limit: Duration, what: &str, mut condition: impl FnMut() -> bool) {
     let deadline = Instant::now() + limit;
     while !condition() {
-        assert!(Instant::now() < deadline, "{what}: not reached within {limit:?}");
+        assert!(
+            Instant::now() < deadline,
+            "{what}: not reached within {limit:?}"
+        );
         thread::sleep(Duration::from_millis(5));
     }
 }
@@ -274,7 +323,10 @@ pub(crate) fn wait_host_unreachable(
         while let Ok(message) = socket.try_recv() {
             drained.push(message);
         }
-        assert!(Instant::now() < deadline, "routing id {routing_id:?} still reachable after {limit:?}");
+        assert!(
+            Instant::now() < deadline,
+            "routing id {routing_id:?} still reachable after {limit:?}"
+        );
         thread::sleep(Duration::from_millis(10));
     }
 }
@@ -405,15 +457,23 @@ impl RawPeer {
         self.send(&ready_command(socket_type));
         let greeting = self.read_greeting();
         let ready = self.read_frame();
-        assert!(ready.is_command(), "first frame after the greeting is a command: {ready:?}");
-        assert!(ready.body.starts_with(b"\x05READY"), "READY expected, got {ready:?}");
+        assert!(
+            ready.is_command(),
+            "first frame after the greeting is a command: {ready:?}"
+        );
+        assert!(
+            ready.body.starts_with(b"\x05READY"),
+            "READY expected, got {ready:?}"
+        );
         (greeting, ready)
     }
 
     /// Reads until the other side closes the connection (EOF or reset), failing the test if that
     /// does not happen within `limit`. Returns every octet read before the close.
     pub(crate) fn expect_closed(&mut self, limit: Duration) -> Vec<u8> {
-        self.stream.set_read_timeout(Some(Duration::from_millis(50))).expect("read timeout");
+        self.stream
+            .set_read_timeout(Some(Duration::from_millis(50)))
+            .expect("read timeout");
         let deadline = Instant::now() + limit;
         let mut seen = Vec::new();
         let mut buf = [0_u8; 4096];
@@ -458,14 +518,20 @@ pub(crate) fn parse_frames(mut bytes: &[u8]) -> Vec<RawFrame> {
             }
             let mut size = [0_u8; 8];
             size.copy_from_slice(&bytes[1..9]);
-            (usize::try_from(u64::from_be_bytes(size)).expect("size fits usize"), 9)
+            (
+                usize::try_from(u64::from_be_bytes(size)).expect("size fits usize"),
+                9,
+            )
         } else {
             (usize::from(bytes[1]), 2)
         };
         if bytes.len() < header + size {
             break;
         }
-        frames.push(RawFrame { flags, body: bytes[header..header + size].to_vec() });
+        frames.push(RawFrame {
+            flags,
+            body: bytes[header..header + size].to_vec(),
+        });
         bytes = &bytes[header + size..];
     }
     frames
@@ -473,7 +539,9 @@ pub(crate) fn parse_frames(mut bytes: &[u8]) -> Vec<RawFrame> {
 
 /// Accepts one connection on a non-blocking-polled `listener` within `limit`, or `None`.
 pub(crate) fn accept_within(listener: &TcpListener, limit: Duration) -> Option<TcpStream> {
-    listener.set_nonblocking(true).expect("nonblocking listener");
+    listener
+        .set_nonblocking(true)
+        .expect("nonblocking listener");
     let deadline = Instant::now() + limit;
     loop {
         match listener.accept() {

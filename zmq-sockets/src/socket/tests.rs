@@ -29,7 +29,9 @@ fn set_timeouts(s: &Socket) {
 fn allocation_is_sequential_non_zero_and_skips_used_ids() {
     let mut next = u32::MAX - 1;
     let used: HashSet<u32> = [1].into_iter().collect();
-    let ids: Vec<u32> = (0..3).map(|_| allocate_id(&mut next, |id| used.contains(&id))).collect();
+    let ids: Vec<u32> = (0..3)
+        .map(|_| allocate_id(&mut next, |id| used.contains(&id)))
+        .collect();
     // MAX-1, MAX, then 0 is skipped (never valid) and 1 is still in use.
     assert_eq!(ids, [u32::MAX - 1, u32::MAX, 2]);
     assert_eq!(next, 3);
@@ -41,8 +43,9 @@ fn routing_ids_are_distinct_per_socket() {
     let binder = ctx.socket(SocketType::Peer).unwrap();
     binder.bind("inproc://ids").unwrap();
     let connecter = ctx.socket(SocketType::Peer).unwrap();
-    let ids: HashSet<RoutingId> =
-        (0..50).map(|_| connecter.connect_peer("inproc://ids").unwrap()).collect();
+    let ids: HashSet<RoutingId> = (0..50)
+        .map(|_| connecter.connect_peer("inproc://ids").unwrap())
+        .collect();
     assert_eq!(ids.len(), 50);
 }
 
@@ -52,12 +55,20 @@ fn inproc_bind_first_round_trip() {
     let (binder, connecter, id) = pair(&ctx, "inproc://bind-first");
     set_timeouts(&binder);
     set_timeouts(&connecter);
-    connecter.send(Message::with_routing_id(&[1u8][..], id)).unwrap();
+    connecter
+        .send(Message::with_routing_id(&[1u8][..], id))
+        .unwrap();
     let m = binder.recv().unwrap();
     assert_eq!(m.as_bytes(), [1]);
-    assert_eq!(m.gets("Socket-Type"), None, "inproc messages carry no metadata");
+    assert_eq!(
+        m.gets("Socket-Type"),
+        None,
+        "inproc messages carry no metadata"
+    );
     let back = m.routing_id().unwrap();
-    binder.send(Message::with_routing_id(&[2u8][..], back)).unwrap();
+    binder
+        .send(Message::with_routing_id(&[2u8][..], back))
+        .unwrap();
     let r = connecter.recv().unwrap();
     assert_eq!(r.as_bytes(), [2]);
     assert_eq!(r.routing_id(), Some(id));
@@ -71,13 +82,17 @@ fn inproc_connect_first_queues_until_bind() {
     let connecter = ctx.socket(SocketType::Peer).unwrap();
     set_timeouts(&connecter);
     let id = connecter.connect_peer("inproc://connect-first").unwrap();
-    connecter.send(Message::with_routing_id("early", id)).unwrap();
+    connecter
+        .send(Message::with_routing_id("early", id))
+        .unwrap();
     let binder = ctx.socket(SocketType::Peer).unwrap();
     set_timeouts(&binder);
     binder.bind("inproc://connect-first").unwrap();
     let m = binder.recv().unwrap();
     assert_eq!(m.as_bytes(), b"early");
-    binder.send(Message::with_routing_id("late", m.routing_id().unwrap())).unwrap();
+    binder
+        .send(Message::with_routing_id("late", m.routing_id().unwrap()))
+        .unwrap();
     let r = connecter.recv().unwrap();
     assert_eq!((r.as_bytes(), r.routing_id()), (&b"late"[..], Some(id)));
 }
@@ -86,7 +101,10 @@ fn inproc_connect_first_queues_until_bind() {
 fn sends_without_or_with_unknown_id_are_unreachable() {
     let ctx = ContextCore::new(0);
     let (_binder, connecter, id) = pair(&ctx, "inproc://unreachable");
-    assert!(matches!(connecter.send(Message::from("x")), Err(Error::HostUnreachable)));
+    assert!(matches!(
+        connecter.send(Message::from("x")),
+        Err(Error::HostUnreachable)
+    ));
     let unknown = RoutingId::new(id.get().wrapping_add(1000).max(1)).unwrap();
     assert!(matches!(
         connecter.send(Message::with_routing_id("x", unknown)),
@@ -102,22 +120,49 @@ fn sends_without_or_with_unknown_id_are_unreachable() {
 fn connect_peer_errors() {
     let ctx = ContextCore::new(1);
     let server = ctx.socket(SocketType::Server).unwrap();
-    assert!(matches!(server.connect_peer("inproc://x"), Err(Error::NotSupported)));
+    assert!(matches!(
+        server.connect_peer("inproc://x"),
+        Err(Error::NotSupported)
+    ));
     let peer = ctx.socket(SocketType::Peer).unwrap();
-    assert!(matches!(peer.connect_peer("udp://127.0.0.1:5555"), Err(Error::IncompatibleTransport(_))));
-    assert!(matches!(peer.connect_peer("pgm://eth0;239.1.1.1:5555"), Err(Error::IncompatibleTransport(_))));
-    assert!(matches!(peer.connect_peer("foo://x"), Err(Error::UnsupportedTransport(_))));
-    assert!(matches!(peer.connect_peer("tcp://127.0.0.1"), Err(Error::InvalidEndpoint(_))));
-    assert!(matches!(peer.connect_peer("no-scheme"), Err(Error::InvalidEndpoint(_))));
-    assert!(matches!(peer.connect_peer("tcp://*:5555"), Err(Error::InvalidEndpoint(_))));
+    assert!(matches!(
+        peer.connect_peer("udp://127.0.0.1:5555"),
+        Err(Error::IncompatibleTransport(_))
+    ));
+    assert!(matches!(
+        peer.connect_peer("pgm://eth0;239.1.1.1:5555"),
+        Err(Error::IncompatibleTransport(_))
+    ));
+    assert!(matches!(
+        peer.connect_peer("foo://x"),
+        Err(Error::UnsupportedTransport(_))
+    ));
+    assert!(matches!(
+        peer.connect_peer("tcp://127.0.0.1"),
+        Err(Error::InvalidEndpoint(_))
+    ));
+    assert!(matches!(
+        peer.connect_peer("no-scheme"),
+        Err(Error::InvalidEndpoint(_))
+    ));
+    assert!(matches!(
+        peer.connect_peer("tcp://*:5555"),
+        Err(Error::InvalidEndpoint(_))
+    ));
     let long = format!("ipc:///tmp/{}", "x".repeat(200));
     assert!(matches!(peer.connect_peer(&long), Err(Error::NameTooLong)));
     peer.set_option_int(number::IMMEDIATE, 1).unwrap();
-    assert!(matches!(peer.connect_peer("inproc://x"), Err(Error::ImmediateSet)));
+    assert!(matches!(
+        peer.connect_peer("inproc://x"),
+        Err(Error::ImmediateSet)
+    ));
     // plain connect ignores IMMEDIATE.
     peer.connect("inproc://x").unwrap();
     ctx.shutdown();
-    assert!(matches!(peer.connect_peer("inproc://x"), Err(Error::ContextTerminated)));
+    assert!(matches!(
+        peer.connect_peer("inproc://x"),
+        Err(Error::ContextTerminated)
+    ));
 }
 
 #[test]
@@ -129,11 +174,20 @@ fn hwm_refuses_then_times_out_before_bind() {
     for i in 0..5u8 {
         s.try_send(Message::with_routing_id(vec![i], id)).unwrap();
     }
-    assert!(matches!(s.try_send(Message::with_routing_id("x", id)), Err(Error::WouldBlock)));
+    assert!(matches!(
+        s.try_send(Message::with_routing_id("x", id)),
+        Err(Error::WouldBlock)
+    ));
     s.set_option_int(number::SNDTIMEO, 50).unwrap();
-    assert!(matches!(s.send(Message::with_routing_id("x", id)), Err(Error::WouldBlock)));
+    assert!(matches!(
+        s.send(Message::with_routing_id("x", id)),
+        Err(Error::WouldBlock)
+    ));
     s.set_option_int(number::SNDTIMEO, 0).unwrap();
-    assert!(matches!(s.send(Message::with_routing_id("x", id)), Err(Error::WouldBlock)));
+    assert!(matches!(
+        s.send(Message::with_routing_id("x", id)),
+        Err(Error::WouldBlock)
+    ));
 }
 
 #[test]
@@ -150,7 +204,9 @@ fn blocked_send_resumes_when_the_reader_drains() {
     // Pipe HWM = 1 + 1: two messages fit, the third blocks until the binder reads.
     let sender = thread::spawn(move || {
         for i in 0..20u8 {
-            connecter.send(Message::with_routing_id(vec![i], id)).unwrap();
+            connecter
+                .send(Message::with_routing_id(vec![i], id))
+                .unwrap();
         }
         connecter
     });
@@ -180,8 +236,14 @@ fn shutdown_wakes_blocked_recv_and_send() {
     let receiver = thread::spawn(move || r.recv().map(|_| ()));
     let sender = thread::spawn(move || w.send(Message::with_routing_id("blocked", id)));
     ctx.shutdown();
-    assert!(matches!(receiver.join().unwrap(), Err(Error::ContextTerminated)));
-    assert!(matches!(sender.join().unwrap(), Err(Error::ContextTerminated)));
+    assert!(matches!(
+        receiver.join().unwrap(),
+        Err(Error::ContextTerminated)
+    ));
+    assert!(matches!(
+        sender.join().unwrap(),
+        Err(Error::ContextTerminated)
+    ));
     ctx.terminate();
 }
 
@@ -195,7 +257,10 @@ fn close_is_seen_by_every_clone() {
     s.close().unwrap();
     assert!(matches!(receiver.join().unwrap(), Err(Error::SocketClosed)));
     assert!(matches!(other.try_recv(), Err(Error::SocketClosed)));
-    assert!(matches!(other.connect_peer("inproc://x"), Err(Error::SocketClosed)));
+    assert!(matches!(
+        other.connect_peer("inproc://x"),
+        Err(Error::SocketClosed)
+    ));
     assert!(matches!(other.close(), Err(Error::SocketClosed)));
     assert!(other.is_closed());
 }
@@ -205,14 +270,22 @@ fn a_closed_peer_is_unreachable_but_its_messages_stay_readable() {
     let ctx = ContextCore::new(0);
     let (binder, connecter, id) = pair(&ctx, "inproc://gone");
     set_timeouts(&binder);
-    connecter.send(Message::with_routing_id("last words", id)).unwrap();
+    connecter
+        .send(Message::with_routing_id("last words", id))
+        .unwrap();
     connecter.close().unwrap();
     let m = binder.recv().unwrap();
     assert_eq!(m.as_bytes(), b"last words");
     let back = m.routing_id().unwrap();
     // The pipe to the closed socket is gone: EHOSTUNREACH (never blocks, never drops silently).
-    assert!(matches!(binder.try_send(Message::with_routing_id("?", back)), Err(Error::HostUnreachable)));
-    assert!(matches!(binder.send(Message::with_routing_id("?", back)), Err(Error::HostUnreachable)));
+    assert!(matches!(
+        binder.try_send(Message::with_routing_id("?", back)),
+        Err(Error::HostUnreachable)
+    ));
+    assert!(matches!(
+        binder.send(Message::with_routing_id("?", back)),
+        Err(Error::HostUnreachable)
+    ));
 }
 
 #[test]
@@ -230,7 +303,9 @@ fn recv_is_fair_queued_across_peers() {
     for _ in 0..3 {
         b.send(Message::with_routing_id("b", ib)).unwrap();
     }
-    let got: Vec<u8> = (0..6).map(|_| binder.try_recv().unwrap().as_bytes()[0]).collect();
+    let got: Vec<u8> = (0..6)
+        .map(|_| binder.try_recv().unwrap().as_bytes()[0])
+        .collect();
     assert_eq!(got, b"ababab");
     assert!(matches!(binder.try_recv(), Err(Error::WouldBlock)));
 }
@@ -242,7 +317,10 @@ fn inproc_names_bind_once_and_unbind() {
     let b = ctx.socket(SocketType::Peer).unwrap();
     a.bind("inproc://name").unwrap();
     assert!(matches!(b.bind("inproc://name"), Err(Error::AddrInUse)));
-    assert!(matches!(b.unbind("inproc://name"), Err(Error::EndpointNotFound(_))));
+    assert!(matches!(
+        b.unbind("inproc://name"),
+        Err(Error::EndpointNotFound(_))
+    ));
     a.unbind("inproc://name").unwrap();
     b.bind("inproc://name").unwrap();
     a.close().unwrap();
@@ -257,8 +335,14 @@ fn disconnect_forgets_the_routing_id() {
     let ctx = ContextCore::new(0);
     let (_binder, connecter, id) = pair(&ctx, "inproc://disc");
     connecter.disconnect("inproc://disc").unwrap();
-    assert!(matches!(connecter.send(Message::with_routing_id("x", id)), Err(Error::HostUnreachable)));
-    assert!(matches!(connecter.disconnect("inproc://disc"), Err(Error::EndpointNotFound(_))));
+    assert!(matches!(
+        connecter.send(Message::with_routing_id("x", id)),
+        Err(Error::HostUnreachable)
+    ));
+    assert!(matches!(
+        connecter.disconnect("inproc://disc"),
+        Err(Error::EndpointNotFound(_))
+    ));
 }
 
 #[test]
@@ -268,10 +352,16 @@ fn read_only_options() {
     assert_eq!(s.option_int(number::TYPE).unwrap(), 19);
     assert_eq!(s.option_int(number::THREAD_SAFE).unwrap(), 1);
     assert_eq!(s.option_int(number::RCVMORE).unwrap(), 0);
-    assert!(matches!(s.option_int(number::FD), Err(Error::InvalidArgument(_))));
+    assert!(matches!(
+        s.option_int(number::FD),
+        Err(Error::InvalidArgument(_))
+    ));
     assert_eq!(s.option_int(number::EVENTS).unwrap(), 2);
     assert_eq!(s.events(), PollEvents::POLLOUT);
-    assert!(matches!(s.set_option_int(number::TYPE, 1), Err(Error::InvalidArgument(_))));
+    assert!(matches!(
+        s.set_option_int(number::TYPE, 1),
+        Err(Error::InvalidArgument(_))
+    ));
     assert_eq!(s.option_i64(number::MAXMSGSIZE).unwrap(), -1);
     s.set_option_bytes(number::ROUTING_ID, b"me").unwrap();
     assert_eq!(&s.option_bytes(number::ROUTING_ID).unwrap()[..], b"me");
@@ -301,7 +391,11 @@ fn concurrent_senders_all_arrive() {
             let s = connecter.clone();
             thread::spawn(move || {
                 for i in 0..PER_THREAD {
-                    s.send(Message::with_routing_id((t * PER_THREAD + i).to_be_bytes().to_vec(), id)).unwrap();
+                    s.send(Message::with_routing_id(
+                        (t * PER_THREAD + i).to_be_bytes().to_vec(),
+                        id,
+                    ))
+                    .unwrap();
                 }
             })
         })
@@ -319,7 +413,10 @@ fn concurrent_senders_all_arrive() {
     for s in senders {
         s.join().unwrap();
     }
-    let mut all: Vec<u32> = receivers.into_iter().flat_map(|r| r.join().unwrap()).collect();
+    let mut all: Vec<u32> = receivers
+        .into_iter()
+        .flat_map(|r| r.join().unwrap())
+        .collect();
     all.sort_unstable();
     assert_eq!(all, (0..2 * PER_THREAD).collect::<Vec<_>>());
 }
@@ -333,7 +430,10 @@ fn client_round_robins_and_server_replies_by_id() {
     s2.bind("inproc://srv2").unwrap();
     let client = ctx.socket(SocketType::Client).unwrap();
     set_timeouts(&client);
-    assert!(matches!(client.try_send(Message::from("nobody")), Err(Error::WouldBlock)));
+    assert!(matches!(
+        client.try_send(Message::from("nobody")),
+        Err(Error::WouldBlock)
+    ));
     client.connect("inproc://srv1").unwrap();
     client.connect("inproc://srv2").unwrap();
     for _ in 0..4 {
@@ -344,10 +444,14 @@ fn client_round_robins_and_server_replies_by_id() {
     s2.try_recv().unwrap();
     s2.try_recv().unwrap();
     assert!(s1.try_recv().is_err() && s2.try_recv().is_err());
-    s1.send(Message::with_routing_id("back", m1.routing_id().unwrap())).unwrap();
+    s1.send(Message::with_routing_id("back", m1.routing_id().unwrap()))
+        .unwrap();
     let r = client.recv().unwrap();
     assert_eq!(r.as_bytes(), b"back");
-    assert!(matches!(client.send_more(Message::from("x")), Err(Error::InvalidArgument(_))));
+    assert!(matches!(
+        client.send_more(Message::from("x")),
+        Err(Error::InvalidArgument(_))
+    ));
 }
 
 #[test]

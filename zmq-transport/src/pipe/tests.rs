@@ -95,7 +95,11 @@ fn receiver_woken_only_on_idle_to_busy() {
     assert_eq!(w.get(), 1, "a burst costs one wake-up");
     assert_eq!(rx.try_recv(), Ok(Some(1)));
     tx.try_send(4).unwrap();
-    assert_eq!(w.get(), 1, "not idle yet: the receiver has not seen the queue empty");
+    assert_eq!(
+        w.get(),
+        1,
+        "not idle yet: the receiver has not seen the queue empty"
+    );
     while rx.try_recv().unwrap().is_some() {}
     tx.try_send(5).unwrap();
     assert_eq!(w.get(), 2);

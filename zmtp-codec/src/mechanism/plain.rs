@@ -156,7 +156,11 @@ impl Server {
     }
 
     /// Accept -> WELCOME; refuse -> ERROR "400" and fail.
-    pub(crate) fn decide(&mut self, accept: bool, tx: &mut Transmit) -> Result<bool, ProtocolError> {
+    pub(crate) fn decide(
+        &mut self,
+        accept: bool,
+        tx: &mut Transmit,
+    ) -> Result<bool, ProtocolError> {
         let username = match &self.state {
             ServerState::AwaitDecision { username } => username.clone(),
             _ => return Ok(false),

@@ -175,7 +175,8 @@ fn ping_ttl_arms_a_timer_that_traffic_cancels() {
     assert_eq!(s.poll_timeout(), None);
     feed(&mut s, b"\x04\x07\x04PING\x00\x0C", t).unwrap();
     let deadline = s.poll_timeout().unwrap();
-    s.handle_timeout(deadline - Duration::from_millis(1)).unwrap();
+    s.handle_timeout(deadline - Duration::from_millis(1))
+        .unwrap();
     assert_eq!(
         s.handle_timeout(deadline),
         Err(ProtocolError::HeartbeatTimeout)
@@ -199,9 +200,11 @@ fn heartbeat_pings_carry_the_ttl_in_deciseconds() {
     s.handle_timeout(first).unwrap();
     assert_eq!(drain_tx(&mut s), b"\x04\x07\x04PING\x00\x0C");
     assert_eq!(s.poll_timeout(), Some(first + Duration::from_millis(100)));
-    s.handle_timeout(first + Duration::from_millis(100)).unwrap();
+    s.handle_timeout(first + Duration::from_millis(100))
+        .unwrap();
     assert_eq!(drain_tx(&mut s), b"\x04\x07\x04PING\x00\x0C");
-    s.handle_timeout(first + Duration::from_millis(200)).unwrap();
+    s.handle_timeout(first + Duration::from_millis(200))
+        .unwrap();
     assert_eq!(
         s.handle_timeout(first + Duration::from_millis(300)),
         Err(ProtocolError::HeartbeatTimeout)
@@ -220,7 +223,8 @@ fn heartbeat_timeout_zero_disables_the_timeout() {
     config.heartbeat_timeout = Some(Duration::ZERO);
     let mut s = ready_session(config, t);
     for i in 1..=10 {
-        s.handle_timeout(t + Duration::from_millis(100 * i)).unwrap();
+        s.handle_timeout(t + Duration::from_millis(100 * i))
+            .unwrap();
     }
     assert!(s.is_ready());
     assert_eq!(drain_tx(&mut s).len(), 10 * 9);
@@ -351,7 +355,10 @@ fn handshake_rejects_other_commands_and_data() {
             &b"\x04\x04\x05REA"[..],
             ProtocolError::Decode(DecodeError::MalformedCommand("command name does not fit")),
         ),
-        (&b"\x08"[..], ProtocolError::Decode(DecodeError::ReservedFlags(0x08))),
+        (
+            &b"\x08"[..],
+            ProtocolError::Decode(DecodeError::ReservedFlags(0x08)),
+        ),
     ] {
         let mut s = Session::new(Config::new(SocketType::PEER), t);
         let mut bytes = libzmq_greeting();
@@ -459,7 +466,11 @@ fn size_limits_are_checked_from_headers() {
     // Huge long header: refused immediately.
     let mut s = ready_session(config.clone(), t);
     assert_eq!(
-        feed(&mut s, &[0x02, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF], t),
+        feed(
+            &mut s,
+            &[0x02, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF],
+            t
+        ),
         Err(ProtocolError::MessageTooLarge { limit: 100 })
     );
     // Commands are capped by max_message_size too (as libzmq) ...
@@ -503,7 +514,9 @@ fn send_rules() {
     s.send(Message::default()).unwrap();
     assert_eq!(
         drain_tx(&mut s),
-        [0x01, 0x01, 0x41, 0x00, 0x01, 0x42, 0x00, 0x01, 0x01, 0x00, 0x00]
+        [
+            0x01, 0x01, 0x41, 0x00, 0x01, 0x42, 0x00, 0x01, 0x01, 0x00, 0x00
+        ]
     );
     s.close();
     assert_eq!(drain_events(&mut s), [Event::Closed(ProtocolError::Closed)]);
@@ -524,7 +537,10 @@ fn large_bodies_go_out_as_their_own_chunk() {
     assert_eq!(s.transmit_len(), 3 + 9 + 8192 + 3);
     let chunks: Vec<Bytes> = std::iter::from_fn(|| s.poll_transmit()).collect();
     assert_eq!(chunks.len(), 3);
-    assert_eq!(&chunks[0][..], b"\x00\x01a\x02\x00\x00\x00\x00\x00\x00\x20\x00");
+    assert_eq!(
+        &chunks[0][..],
+        b"\x00\x01a\x02\x00\x00\x00\x00\x00\x00\x20\x00"
+    );
     assert_eq!(chunks[1].as_ptr(), big.as_ptr());
     assert_eq!(&chunks[2][..], b"\x00\x01b");
 }

@@ -1,0 +1,743 @@
+//! One connection on the I/O thread: its stream, its codec session, its buffers and its link,
+//! plus (connect side) the reconnect cycle that re-attaches the same link to each new stream.
+//!
+//! Everything here runs on the I/O thread and never blocks: the stream is non-blocking, the
+//! pipes are lock-free, and callbacks must return promptly.
+
+use std::collections::VecDeque;
+use std::io::{self, IoSlice};
+use std::mem;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::{Buf, Bytes, BytesMut};
+use mio::event::Source;
+use mio::{Interest, Token};
+use zmtp_codec::{Event, Message, PeerInfo, Session};
+
+use crate::connecter;
+use crate::endpoint::Endpoint;
+use crate::io_thread::Ctx;
+use crate::options::{Acceptor, ConnOptions, ConnectionEvents, DisconnectReason, Link};
+use crate::pipe::{PipeClosed, TrySendError};
+use crate::stream::Stream;
+
+/// Whether the loop keeps a connection after servicing it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Status {
+    Keep,
+    Remove,
+}
+
+/// Which side of the connection we are.
+pub(crate) enum Role {
+    /// Accepted by a listener; the link arrives from the acceptor after the handshake.
+    Accepted {
+        listener: usize,
+        acceptor: Arc<dyn Acceptor>,
+        remote: String,
+    },
+    /// Connect side: owns the endpoint and the reconnect state.
+    Connecter {
+        endpoint: Endpoint,
+        /// Next delay when `reconnect_ivl_max` is set (exponential back-off).
+        backoff: Option<Duration>,
+    },
+}
+
+enum Phase {
+    /// Connect side, between attempts: the next attempt time (`None` = stopped trying).
+    Idle { retry_at: Option<Instant> },
+    /// A non-blocking connect in progress.
+    Connecting {
+        stream: Stream,
+        deadline: Option<Instant>,
+    },
+    /// Connected: handshake and traffic.
+    Live(Box<Live>),
+    /// The stream is gone for good; delivering what was received before ending the inbound pipe.
+    Draining,
+    /// Finished.
+    Done,
+}
+
+struct Live {
+    stream: Stream,
+    session: Session,
+    read_buf: BytesMut,
+    /// Chunks taken from `poll_transmit` and not yet (fully) written.
+    out: VecDeque<Bytes>,
+    out_len: usize,
+    /// READABLE is currently registered (false while inbound backpressure pauses reading).
+    readable: bool,
+    /// The link is attached (handshake done and, when accepted, the acceptor said yes).
+    attached: bool,
+    /// The outbound pipe ended (sender closed and everything was taken).
+    outbound_done: bool,
+    /// Set when the connection must end once the current round is over.
+    close: Option<DisconnectReason>,
+}
+
+/// A connection (accepted) or a connecter with its current connection.
+pub(crate) struct Conn {
+    token: usize,
+    role: Role,
+    opts: ConnOptions,
+    link: Option<Link>,
+    events: Option<Arc<dyn ConnectionEvents>>,
+    phase: Phase,
+    /// Messages received but not yet accepted by the inbound pipe (it was full). Reading stays
+    /// paused while this is non-empty.
+    backlog: VecDeque<Message>,
+    /// A message taken from the outbound pipe that the session refused because it had just
+    /// closed: sent first on the next connection.
+    unsent: Option<Message>,
+    /// No more reconnects (connecter closed, I/O thread shutting down).
+    stopped: bool,
+}
+
+impl Conn {
+    /// A connection accepted by listener `listener`; registers the stream and queues the
+    /// greeting.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "a constructor taking each part once"
+    )]
+    pub(crate) fn accepted(
+        token: usize,
+        listener: usize,
+        acceptor: Arc<dyn Acceptor>,
+        remote: String,
+        opts: ConnOptions,
+        mut stream: Stream,
+        cx: &Ctx,
+        now: Instant,
+    ) -> io::Result<Self> {
+        stream.register(
+            &cx.registry,
+            Token(token),
+            Interest::READABLE | Interest::WRITABLE,
+        )?;
+        let session = Session::new(opts.codec.clone(), now);
+        Ok(Self {
+            token,
+            role: Role::Accepted {
+                listener,
+                acceptor,
+                remote,
+            },
+            opts,
+            link: None,
+            events: None,
+            phase: Phase::Live(Box::new(Live::new(stream, session))),
+            backlog: VecDeque::new(),
+            unsent: None,
+            stopped: true,
+        })
+    }
+
+    /// A connecter; its first attempt is due at once. The link's wakers must already point at
+    /// `token`.
+    pub(crate) fn connecter(
+        token: usize,
+        endpoint: Endpoint,
+        opts: ConnOptions,
+        link: Link,
+        events: Arc<dyn ConnectionEvents>,
+        now: Instant,
+    ) -> Self {
+        Self {
+            token,
+            role: Role::Connecter {
+                endpoint,
+                backoff: None,
+            },
+            opts,
+            link: Some(link),
+            events: Some(events),
+            phase: Phase::Idle {
+                retry_at: Some(now),
+            },
+            backlog: VecDeque::new(),
+            unsent: None,
+            stopped: false,
+        }
+    }
+
+    /// The listener this connection was accepted by, if any.
+    pub(crate) fn listener(&self) -> Option<usize> {
+        match &self.role {
+            Role::Accepted { listener, .. } => Some(*listener),
+            Role::Connecter { .. } => None,
+        }
+    }
+
+    /// Does whatever is due: connect progress, timers, reading, delivering, writing.
+    pub(crate) fn service(&mut self, cx: &mut Ctx, now: Instant) -> Status {
+        match mem::replace(&mut self.phase, Phase::Done) {
+            Phase::Idle { retry_at } => {
+                if self.deliver_backlog().is_err() || self.unconnected_should_end(now) {
+                    return self.finish(&DisconnectReason::Closed, cx);
+                }
+                match retry_at {
+                    Some(at) if now >= at => self.start_attempt(cx, now),
+                    _ => {
+                        self.phase = Phase::Idle { retry_at };
+                        cx.set_timer(self.token, min_time(retry_at, self.linger_at()));
+                        Status::Keep
+                    }
+                }
+            }
+            Phase::Connecting {
+                mut stream,
+                deadline,
+            } => {
+                if self.deliver_backlog().is_err() || self.unconnected_should_end(now) {
+                    deregister(&mut stream, cx);
+                    return self.finish(&DisconnectReason::Closed, cx);
+                }
+                match stream.connect_status() {
+                    Ok(true) => self.go_live(stream, cx, now),
+                    Ok(false) if deadline.is_some_and(|d| now >= d) => {
+                        deregister(&mut stream, cx);
+                        self.after_disconnect(
+                            &DisconnectReason::Io(io::ErrorKind::TimedOut),
+                            false,
+                            cx,
+                            now,
+                        )
+                    }
+                    Ok(false) => {
+                        self.phase = Phase::Connecting { stream, deadline };
+                        cx.set_timer(self.token, min_time(deadline, self.linger_at()));
+                        Status::Keep
+                    }
+                    Err(e) => {
+                        deregister(&mut stream, cx);
+                        self.after_disconnect(&DisconnectReason::Io(e.kind()), false, cx, now)
+                    }
+                }
+            }
+            Phase::Live(mut live) => match self.service_live(&mut live, cx, now) {
+                None => {
+                    self.phase = Phase::Live(live);
+                    Status::Keep
+                }
+                Some(reason) => self.end_live(live, &reason, cx, now),
+            },
+            Phase::Draining => self.drain_final(cx),
+            Phase::Done => Status::Remove,
+        }
+    }
+
+    /// `Connecter::close`: stop reconnecting. A live connection keeps running (and flushing per
+    /// the outbound pipe's linger); anything else ends now.
+    pub(crate) fn stop(&mut self, cx: &mut Ctx, now: Instant) -> Status {
+        self.stopped = true;
+        match &self.phase {
+            Phase::Idle { .. } | Phase::Connecting { .. } => {
+                if let Phase::Connecting { mut stream, .. } =
+                    mem::replace(&mut self.phase, Phase::Done)
+                {
+                    deregister(&mut stream, cx);
+                }
+                self.finish(&DisconnectReason::Closed, cx)
+            }
+            Phase::Live(_) | Phase::Draining => self.service(cx, now),
+            Phase::Done => Status::Remove,
+        }
+    }
+
+    /// The listener that accepted this connection closed: end it now.
+    pub(crate) fn close_now(&mut self, cx: &mut Ctx, now: Instant) -> Status {
+        self.stopped = true;
+        match mem::replace(&mut self.phase, Phase::Done) {
+            Phase::Live(live) => self.end_live(live, &DisconnectReason::Closed, cx, now),
+            Phase::Connecting { mut stream, .. } => {
+                deregister(&mut stream, cx);
+                self.finish(&DisconnectReason::Closed, cx)
+            }
+            Phase::Idle { .. } => self.finish(&DisconnectReason::Closed, cx),
+            Phase::Draining => {
+                self.phase = Phase::Draining;
+                self.drain_final(cx)
+            }
+            Phase::Done => Status::Remove,
+        }
+    }
+
+    /// The I/O thread shuts down: a live connection whose outbound pipe was closed by its sender
+    /// keeps flushing until its linger deadline; everything else ends now.
+    pub(crate) fn shutdown(&mut self, cx: &mut Ctx, now: Instant) -> Status {
+        self.stopped = true;
+        let lingering = matches!(&self.phase, Phase::Live(live) if live.attached)
+            && self
+                .link
+                .as_ref()
+                .is_some_and(|l| l.outbound.linger_deadline().is_some());
+        if lingering {
+            self.service(cx, now)
+        } else {
+            self.close_now(cx, now)
+        }
+    }
+
+    fn start_attempt(&mut self, cx: &mut Ctx, now: Instant) -> Status {
+        let Role::Connecter { endpoint, .. } = &self.role else {
+            return Status::Remove;
+        };
+        match connecter::start(endpoint, &self.opts) {
+            Ok((stream, true)) => self.go_live(stream, cx, now),
+            Ok((mut stream, false)) => {
+                let token = Token(self.token);
+                if let Err(e) =
+                    stream.register(&cx.registry, token, Interest::READABLE | Interest::WRITABLE)
+                {
+                    return self.after_disconnect(&DisconnectReason::Io(e.kind()), false, cx, now);
+                }
+                let deadline = self.opts.connect_timeout.and_then(|t| now.checked_add(t));
+                self.phase = Phase::Connecting { stream, deadline };
+                cx.set_timer(self.token, min_time(deadline, self.linger_at()));
+                Status::Keep
+            }
+            Err(e) => self.after_disconnect(&DisconnectReason::Io(e.kind()), false, cx, now),
+        }
+    }
+
+    fn go_live(&mut self, mut stream: Stream, cx: &mut Ctx, now: Instant) -> Status {
+        let interest = Interest::READABLE | Interest::WRITABLE;
+        // Re-registering covers both a fresh socket and one registered while connecting.
+        let registered = stream
+            .reregister(&cx.registry, Token(self.token), interest)
+            .or_else(|_| stream.register(&cx.registry, Token(self.token), interest));
+        if let Err(e) = registered {
+            return self.after_disconnect(&DisconnectReason::Io(e.kind()), false, cx, now);
+        }
+        let session = Session::new(self.opts.codec.clone(), now);
+        self.phase = Phase::Live(Box::new(Live::new(stream, session)));
+        self.service(cx, now)
+    }
+
+    /// One round on a live connection. `Some(reason)` ends it.
+    fn service_live(
+        &mut self,
+        live: &mut Live,
+        cx: &mut Ctx,
+        now: Instant,
+    ) -> Option<DisconnectReason> {
+        if live.attached && self.linger_at().is_some_and(|d| now >= d) {
+            return Some(DisconnectReason::Closed);
+        }
+        if live.session.poll_timeout().is_some_and(|t| now >= t) {
+            // A failure is also queued as Event::Closed, handled below.
+            let _ = live.session.handle_timeout(now);
+        }
+        self.drain_events(live, cx);
+        if self.deliver_backlog().is_err() {
+            return Some(DisconnectReason::Closed);
+        }
+        let mut ended = None;
+        if live.close.is_none() && self.backlog.is_empty() {
+            ended = self.read(live, cx, now);
+        }
+        if let Err(e) = self.flush(live, cx) {
+            ended.get_or_insert(DisconnectReason::Io(e.kind()));
+        }
+        if let Some(reason) = live.close.take() {
+            return Some(reason);
+        }
+        if ended.is_some() {
+            return ended;
+        }
+        if live.outbound_done && live.out.is_empty() && live.session.transmit_len() == 0 {
+            // Linger complete: everything the sender queued is on the wire.
+            return Some(DisconnectReason::Closed);
+        }
+        // Inbound backpressure: stop reading (READABLE off) until the inbound pipe's sender-side
+        // waker says there is room again. mio is edge-triggered, so resuming reads at once.
+        let want_read = self.backlog.is_empty();
+        if want_read != live.readable {
+            let interest = if want_read {
+                Interest::READABLE | Interest::WRITABLE
+            } else {
+                Interest::WRITABLE
+            };
+            if let Err(e) = live
+                .stream
+                .reregister(&cx.registry, Token(self.token), interest)
+            {
+                return Some(DisconnectReason::Io(e.kind()));
+            }
+            live.readable = want_read;
+        }
+        let linger = if live.attached {
+            self.linger_at()
+        } else {
+            None
+        };
+        cx.set_timer(self.token, min_time(live.session.poll_timeout(), linger));
+        None
+    }
+
+    /// Reads until `WouldBlock` (or a budget), feeding the session and delivering messages.
+    fn read(&mut self, live: &mut Live, cx: &mut Ctx, now: Instant) -> Option<DisconnectReason> {
+        for _ in 0..READ_BUDGET {
+            match live.stream.read(&mut cx.scratch) {
+                Ok(0) => return Some(DisconnectReason::Io(io::ErrorKind::UnexpectedEof)),
+                Ok(n) => {
+                    live.read_buf
+                        .extend_from_slice(cx.scratch.get(..n).unwrap_or_default());
+                    // A failure is also queued as Event::Closed, handled by drain_events.
+                    let _ = live.session.handle_input(&mut live.read_buf, now);
+                    self.drain_events(live, cx);
+                    if live.close.is_some() || !self.backlog.is_empty() {
+                        return None;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return None,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Some(DisconnectReason::Io(e.kind())),
+            }
+        }
+        // Budget used up with data possibly left: come back after the others had their turn.
+        cx.ready.push(self.token);
+        None
+    }
+
+    fn drain_events(&mut self, live: &mut Live, cx: &mut Ctx) {
+        while let Some(event) = live.session.poll_event() {
+            match event {
+                Event::HandshakeDone(peer) => self.handshake_done(live, &peer, cx),
+                Event::Message(msg) => {
+                    let delivered = self.deliver(msg);
+                    if delivered.is_err() {
+                        live.close.get_or_insert(DisconnectReason::Closed);
+                    }
+                }
+                // No authenticator (ZAP) in this layer: as libzmq without a ZAP handler, PLAIN
+                // credentials are accepted.
+                Event::PlainHello { .. } => live.session.accept_plain(true),
+                Event::Closed(err) => {
+                    live.close.get_or_insert(DisconnectReason::Protocol(err));
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn handshake_done(&mut self, live: &mut Live, peer: &PeerInfo, cx: &mut Ctx) {
+        match &mut self.role {
+            Role::Accepted {
+                acceptor, remote, ..
+            } => match acceptor.on_accept(peer, remote) {
+                Some((link, events)) => {
+                    let waker = cx.waker(self.token);
+                    link.outbound.set_waker(Arc::clone(&waker));
+                    link.inbound.set_waker(waker);
+                    self.link = Some(link);
+                    self.events = Some(Arc::clone(&events));
+                    live.attached = true;
+                    events.on_handshake(peer);
+                }
+                None => {
+                    live.close.get_or_insert(DisconnectReason::Closed);
+                }
+            },
+            Role::Connecter { backoff, .. } => {
+                *backoff = None;
+                live.attached = true;
+                if let Some(events) = &self.events {
+                    events.on_handshake(peer);
+                }
+            }
+        }
+    }
+
+    /// Hands a received message to the inbound pipe, or queues it in the backlog when the pipe
+    /// is full (or older messages wait). `Err` = the socket is gone.
+    fn deliver(&mut self, msg: Message) -> Result<(), PipeClosed> {
+        if !self.backlog.is_empty() {
+            self.backlog.push_back(msg);
+            return Ok(());
+        }
+        let Some(link) = &self.link else {
+            return Ok(());
+        };
+        match link.inbound.try_send(msg) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Full(msg)) => {
+                self.backlog.push_back(msg);
+                Ok(())
+            }
+            Err(TrySendError::Closed(_)) => Err(PipeClosed),
+        }
+    }
+
+    /// Moves backlog messages into the inbound pipe while it has room. `Err` = the socket is
+    /// gone.
+    fn deliver_backlog(&mut self) -> Result<(), PipeClosed> {
+        let Some(link) = &self.link else {
+            return Ok(());
+        };
+        while let Some(msg) = self.backlog.pop_front() {
+            match link.inbound.try_send(msg) {
+                Ok(()) => {}
+                Err(TrySendError::Full(msg)) => {
+                    self.backlog.push_front(msg);
+                    return Ok(());
+                }
+                Err(TrySendError::Closed(_)) => {
+                    self.backlog.clear();
+                    return Err(PipeClosed);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Pulls from the outbound pipe into the session (up to a budget, while the session's
+    /// output is below a cap) and writes with `write_vectored` until `WouldBlock` or nothing is
+    /// left.
+    fn flush(&mut self, live: &mut Live, cx: &mut Ctx) -> io::Result<()> {
+        let mut budget = PULL_BUDGET;
+        loop {
+            if live.attached && !live.outbound_done && !live.session.is_closed() {
+                if let Some(link) = &self.link {
+                    while budget > 0 && live.session.transmit_len() + live.out_len < TRANSMIT_CAP {
+                        let msg = match self.unsent.take() {
+                            Some(msg) => msg,
+                            None => match link.outbound.try_recv() {
+                                Ok(Some(msg)) => msg,
+                                Ok(None) => break,
+                                Err(PipeClosed) => {
+                                    live.outbound_done = true;
+                                    break;
+                                }
+                            },
+                        };
+                        budget -= 1;
+                        if let Err(e) = live.session.send(msg) {
+                            self.unsent = Some(e.into_message());
+                            break;
+                        }
+                    }
+                }
+            }
+            while live.out.len() < MAX_IOSLICES {
+                match live.session.poll_transmit() {
+                    Some(chunk) if chunk.is_empty() => {}
+                    Some(chunk) => {
+                        live.out_len += chunk.len();
+                        live.out.push_back(chunk);
+                    }
+                    None => break,
+                }
+            }
+            if live.out.is_empty() {
+                break;
+            }
+            let mut slices = [IoSlice::new(&[]); MAX_IOSLICES];
+            let mut count = 0;
+            for (slot, chunk) in slices.iter_mut().zip(live.out.iter()) {
+                *slot = IoSlice::new(chunk);
+                count += 1;
+            }
+            match live
+                .stream
+                .write_vectored(slices.get(..count).unwrap_or_default())
+            {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(written) => live.consume(written),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if budget == 0 {
+            // More may be queued: continue after the other connections had their turn.
+            cx.ready.push(self.token);
+        }
+        Ok(())
+    }
+
+    fn end_live(
+        &mut self,
+        mut live: Box<Live>,
+        reason: &DisconnectReason,
+        cx: &mut Ctx,
+        now: Instant,
+    ) -> Status {
+        if matches!(reason, DisconnectReason::Protocol(_)) {
+            // Best effort: the ERROR command the session owes the peer.
+            let _ = self.flush(&mut live, cx);
+        }
+        while let Some(event) = live.session.poll_event() {
+            if let Event::Message(msg) = event {
+                self.backlog.push_back(msg);
+            }
+        }
+        deregister(&mut live.stream, cx);
+        drop(live);
+        self.after_disconnect(reason, true, cx, now)
+    }
+
+    /// After a stream ended (`established`) or a connect attempt failed: reconnect, wait, or
+    /// finish.
+    fn after_disconnect(
+        &mut self,
+        reason: &DisconnectReason,
+        established: bool,
+        cx: &mut Ctx,
+        now: Instant,
+    ) -> Status {
+        let is_connecter = matches!(self.role, Role::Connecter { .. });
+        let may_retry = is_connecter
+            && !self.stopped
+            && !cx.shutting_down
+            && reason.is_reconnectable()
+            && !self.unconnected_should_end(now);
+        if may_retry && self.opts.reconnect_ivl.is_some() {
+            if established && let Some(events) = &self.events {
+                events.on_disconnect(reason, true);
+            }
+            let retry_at = now + self.next_delay(cx);
+            self.phase = Phase::Idle {
+                retry_at: Some(retry_at),
+            };
+            cx.set_timer(self.token, min_time(Some(retry_at), self.linger_at()));
+            return Status::Keep;
+        }
+        if may_retry && !established {
+            // libzmq with reconnection off: a failed first attempt leaves the pipes alive with
+            // nothing behind them.
+            self.phase = Phase::Idle { retry_at: None };
+            cx.set_timer(self.token, self.linger_at());
+            return Status::Keep;
+        }
+        self.finish(reason, cx)
+    }
+
+    /// Ends the link for good: the outbound pipe is closed (sends fail), the events sink hears
+    /// about it, and the inbound pipe ends once the backlog is delivered.
+    fn finish(&mut self, reason: &DisconnectReason, cx: &mut Ctx) -> Status {
+        self.stopped = true;
+        cx.set_timer(self.token, None);
+        if let Some(link) = &self.link {
+            link.outbound.close();
+        }
+        if let Some(events) = self.events.take() {
+            events.on_disconnect(reason, false);
+        }
+        self.phase = Phase::Draining;
+        self.drain_final(cx)
+    }
+
+    fn drain_final(&mut self, cx: &Ctx) -> Status {
+        if self.deliver_backlog().is_err() || self.backlog.is_empty() || cx.shutting_down {
+            if let Some(link) = self.link.take() {
+                link.inbound.close(None);
+            }
+            self.phase = Phase::Done;
+            return Status::Remove;
+        }
+        self.phase = Phase::Draining;
+        Status::Keep
+    }
+
+    /// Not connected and the outbound sender closed: end now if stopped, nothing is left to
+    /// send, or the linger deadline passed.
+    fn unconnected_should_end(&self, now: Instant) -> bool {
+        let Some(link) = &self.link else {
+            return false;
+        };
+        match link.outbound.linger_deadline() {
+            None => false,
+            Some(deadline) => {
+                self.stopped
+                    || (link.outbound.is_empty() && self.unsent.is_none())
+                    || deadline.is_some_and(|d| now >= d)
+            }
+        }
+    }
+
+    fn linger_at(&self) -> Option<Instant> {
+        self.link
+            .as_ref()
+            .and_then(|l| l.outbound.linger_deadline())
+            .flatten()
+    }
+
+    fn next_delay(&mut self, cx: &mut Ctx) -> Duration {
+        let ivl = self.opts.reconnect_ivl.unwrap_or(DEFAULT_RECONNECT_IVL);
+        match (self.opts.reconnect_ivl_max, &mut self.role) {
+            // libzmq: IVL, 2 IVL, 4 IVL, ... capped at IVL_MAX, no jitter.
+            (Some(max), Role::Connecter { backoff, .. }) => {
+                let current = backoff.unwrap_or(ivl).min(max.max(ivl));
+                *backoff = Some(current.saturating_mul(2).min(max.max(ivl)));
+                current
+            }
+            // libzmq: IVL + random(0 .. IVL - 1) ms.
+            _ => {
+                let ms = u64::try_from(ivl.as_millis()).unwrap_or(u64::MAX);
+                ivl + Duration::from_millis(cx.random_below(ms))
+            }
+        }
+    }
+}
+
+impl Live {
+    fn new(stream: Stream, session: Session) -> Self {
+        Self {
+            stream,
+            session,
+            read_buf: BytesMut::with_capacity(READ_CHUNK),
+            out: VecDeque::new(),
+            out_len: 0,
+            readable: true,
+            attached: false,
+            outbound_done: false,
+            close: None,
+        }
+    }
+
+    /// Drops `written` bytes from the front of the output queue.
+    fn consume(&mut self, mut written: usize) {
+        self.out_len = self.out_len.saturating_sub(written);
+        while written > 0 {
+            let Some(front) = self.out.front_mut() else {
+                return;
+            };
+            if front.len() <= written {
+                written -= front.len();
+                self.out.pop_front();
+            } else {
+                front.advance(written);
+                written = 0;
+            }
+        }
+    }
+}
+
+fn deregister(stream: &mut Stream, cx: &Ctx) {
+    // Closing the descriptor removes it from epoll anyway; this only keeps mio's books tidy.
+    let _ = stream.deregister(&cx.registry);
+}
+
+fn min_time(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// Size of one read (the I/O thread's scratch buffer).
+pub(crate) const READ_CHUNK: usize = 64 * 1024;
+/// Reads per service round before yielding to other connections.
+const READ_BUDGET: usize = 32;
+/// Messages pulled from the outbound pipe per service round.
+const PULL_BUDGET: usize = 4096;
+/// Stop pulling from the outbound pipe while this many bytes wait for the wire.
+const TRANSMIT_CAP: usize = 256 * 1024;
+/// Chunks per `write_vectored` call.
+const MAX_IOSLICES: usize = 64;
+const DEFAULT_RECONNECT_IVL: Duration = Duration::from_millis(100);
