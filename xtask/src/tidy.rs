@@ -4,7 +4,8 @@
 //! depends only on its allowed crates; (b) every `.rs` file starts with a `//!` line; (c) every
 //! product crate root forbids `unsafe` and only `interop/src/ffi.rs` may allow it; (d) no leftover
 //! `dbg!`/`todo!`; (e) every manifest has a `[lints]` table (`workspace = true` for workspace
-//! members); (f) the sans-IO codec names no I/O, threads or clocks.
+//! members); (f) the sans-IO codec names no I/O, threads or clocks (its unit tests, after
+//! `#[cfg(test)]` or in `tests.rs` and `tests/` files, may read the clock for a base `Instant`).
 //!
 //! Every check is a pure function from file contents to [`Violation`]s, so each is unit-tested;
 //! [`run`] only gathers the inputs from `cargo metadata` and the file tree.

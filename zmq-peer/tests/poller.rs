@@ -6,9 +6,9 @@ mod support;
 use std::thread;
 use std::time::Duration;
 
-use zmq_peer::{Context, PollEvents, Poller, errno};
+use zmq_peer::{Context, PollEvent, PollEvents, Poller, errno};
 
-use support::{Transport, WAIT, assert_errno, msg, pair, peer};
+use support::{Transport, WAIT, assert_errno, msg, pair, peer, within};
 
 fn pollout_always_pollin_when_a_message_waits(transport: Transport) {
     let ctx = Context::new();
@@ -31,7 +31,7 @@ fn pollout_always_pollin_when_a_message_waits(transport: Transport) {
     poller
         .modify(&p.binder, PollEvents::POLLIN)
         .expect("modify to POLLIN only");
-    let events = poller.wait(Some(WAIT)).expect("POLLIN within the wait");
+    let (mut poller, events) = woken_wait(poller, "POLLIN for an arriving message");
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].token, 7);
     assert!(events[0].events.contains(PollEvents::POLLIN));
@@ -70,7 +70,7 @@ fn poller_wakes_a_blocked_wait() {
         thread::sleep(Duration::from_millis(50));
         sender.send(msg(b"late", rid)).expect("send");
     });
-    let events = poller.wait(Some(WAIT)).expect("woken by the message");
+    let (_poller, events) = woken_wait(poller, "wake-up by a message sent during the wait");
     assert_eq!(events.len(), 1);
     assert!(events[0].events.contains(PollEvents::POLLIN));
     delayed.join().expect("sender");
@@ -89,7 +89,7 @@ fn several_sockets_report_their_own_tokens() {
         .add(&b.binder, 200, PollEvents::POLLIN)
         .expect("add b");
     b.connecter.send(msg(b"b", b.to_binder)).expect("send");
-    let events = poller.wait(Some(WAIT)).expect("b is readable");
+    let (mut poller, events) = woken_wait(poller, "POLLIN on b");
     let tokens: Vec<usize> = events.iter().map(|e| e.token).collect();
     assert_eq!(tokens, [200]);
 
@@ -127,4 +127,15 @@ fn registration_errors() {
         errno::EFAULT,
         "empty poller, infinite wait",
     );
+}
+
+/// Waits with a long timeout (60 s) and fails the test unless the wait is woken by an event
+/// within `WAIT`: an arriving message must wake the poller, not the expiry of its timeout.
+fn woken_wait(mut poller: Poller, what: &str) -> (Poller, Vec<PollEvent>) {
+    within(WAIT, what, move || {
+        let events = poller
+            .wait(Some(Duration::from_secs(60)))
+            .expect("poller wait");
+        (poller, events)
+    })
 }

@@ -70,6 +70,10 @@ struct Live {
     out_len: usize,
     /// READABLE is currently registered (false while inbound backpressure pauses reading).
     readable: bool,
+    /// The stream may have unread data: set by READABLE events, cleared by `WouldBlock`. Saves
+    /// a useless `read` when the round was caused by a pipe wake-up (mio is edge-triggered, so
+    /// this is exact).
+    read_pending: bool,
     /// The link is attached (handshake done and, when accepted, the acceptor said yes).
     attached: bool,
     /// The outbound pipe ended (sender closed and everything was taken).
@@ -164,6 +168,13 @@ impl Conn {
         }
     }
 
+    /// The stream reported readiness to read (or an error / hang-up, which a read reveals).
+    pub(crate) fn mark_readable(&mut self) {
+        if let Phase::Live(live) = &mut self.phase {
+            live.read_pending = true;
+        }
+    }
+
     /// The listener this connection was accepted by, if any.
     pub(crate) fn listener(&self) -> Option<usize> {
         match &self.role {
@@ -176,7 +187,8 @@ impl Conn {
     pub(crate) fn service(&mut self, cx: &mut Ctx, now: Instant) -> Status {
         match mem::replace(&mut self.phase, Phase::Done) {
             Phase::Idle { retry_at } => {
-                if self.deliver_backlog().is_err() || self.unconnected_should_end(now) {
+                self.deliver_backlog();
+                if self.unconnected_should_end(now) {
                     return self.finish(&DisconnectReason::Closed, cx);
                 }
                 match retry_at {
@@ -192,7 +204,8 @@ impl Conn {
                 mut stream,
                 deadline,
             } => {
-                if self.deliver_backlog().is_err() || self.unconnected_should_end(now) {
+                self.deliver_backlog();
+                if self.unconnected_should_end(now) {
                     deregister(&mut stream, cx);
                     return self.finish(&DisconnectReason::Closed, cx);
                 }
@@ -333,11 +346,9 @@ impl Conn {
             let _ = live.session.handle_timeout(now);
         }
         self.drain_events(live, cx);
-        if self.deliver_backlog().is_err() {
-            return Some(DisconnectReason::Closed);
-        }
+        self.deliver_backlog();
         let mut ended = None;
-        if live.close.is_none() && self.backlog.is_empty() {
+        if live.close.is_none() && self.backlog.is_empty() && live.read_pending {
             ended = self.read(live, cx, now);
         }
         if let Err(e) = self.flush(live, cx) {
@@ -394,7 +405,10 @@ impl Conn {
                         return None;
                     }
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return None,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    live.read_pending = false;
+                    return None;
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Some(DisconnectReason::Io(e.kind())),
             }
@@ -408,12 +422,7 @@ impl Conn {
         while let Some(event) = live.session.poll_event() {
             match event {
                 Event::HandshakeDone(peer) => self.handshake_done(live, &peer, cx),
-                Event::Message(msg) => {
-                    let delivered = self.deliver(msg);
-                    if delivered.is_err() {
-                        live.close.get_or_insert(DisconnectReason::Closed);
-                    }
-                }
+                Event::Message(msg) => self.deliver(msg),
                 // No authenticator (ZAP) in this layer: as libzmq without a ZAP handler, PLAIN
                 // credentials are accepted.
                 Event::PlainHello { .. } => live.session.accept_plain(true),
@@ -454,45 +463,38 @@ impl Conn {
     }
 
     /// Hands a received message to the inbound pipe, or queues it in the backlog when the pipe
-    /// is full (or older messages wait). `Err` = the socket is gone.
-    fn deliver(&mut self, msg: Message) -> Result<(), PipeClosed> {
+    /// is full (or older messages wait). When the socket closed its end, incoming messages are
+    /// dropped: the connection's lifetime follows the outbound pipe (which may still be
+    /// flushing per its linger).
+    fn deliver(&mut self, msg: Message) {
         if !self.backlog.is_empty() {
             self.backlog.push_back(msg);
-            return Ok(());
+            return;
         }
         let Some(link) = &self.link else {
-            return Ok(());
+            return;
         };
-        match link.inbound.try_send(msg) {
-            Ok(()) => Ok(()),
-            Err(TrySendError::Full(msg)) => {
-                self.backlog.push_back(msg);
-                Ok(())
-            }
-            Err(TrySendError::Closed(_)) => Err(PipeClosed),
+        if let Err(TrySendError::Full(msg)) = link.inbound.try_send(msg) {
+            self.backlog.push_back(msg);
         }
     }
 
-    /// Moves backlog messages into the inbound pipe while it has room. `Err` = the socket is
-    /// gone.
-    fn deliver_backlog(&mut self) -> Result<(), PipeClosed> {
+    /// Moves backlog messages into the inbound pipe while it has room (drops them if the
+    /// socket closed its end).
+    fn deliver_backlog(&mut self) {
         let Some(link) = &self.link else {
-            return Ok(());
+            return;
         };
         while let Some(msg) = self.backlog.pop_front() {
             match link.inbound.try_send(msg) {
                 Ok(()) => {}
                 Err(TrySendError::Full(msg)) => {
                     self.backlog.push_front(msg);
-                    return Ok(());
+                    return;
                 }
-                Err(TrySendError::Closed(_)) => {
-                    self.backlog.clear();
-                    return Err(PipeClosed);
-                }
+                Err(TrySendError::Closed(_)) => self.backlog.clear(),
             }
         }
-        Ok(())
     }
 
     /// Pulls from the outbound pipe into the session (up to a budget, while the session's
@@ -633,7 +635,8 @@ impl Conn {
     }
 
     fn drain_final(&mut self, cx: &Ctx) -> Status {
-        if self.deliver_backlog().is_err() || self.backlog.is_empty() || cx.shutting_down {
+        self.deliver_backlog();
+        if self.backlog.is_empty() || cx.shutting_down {
             if let Some(link) = self.link.take() {
                 link.inbound.close(None);
             }
@@ -694,6 +697,7 @@ impl Live {
             out: VecDeque::new(),
             out_len: 0,
             readable: true,
+            read_pending: true,
             attached: false,
             outbound_done: false,
             close: None,

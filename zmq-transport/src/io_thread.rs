@@ -457,17 +457,23 @@ impl EventLoop {
                 // The poller itself failed: nothing can be served any more.
                 break;
             }
-            // Clear before draining, so a wake-up racing with the drain is not lost.
-            self.shared.notified.store(false, Ordering::SeqCst);
+            // Clear before draining, so a wake-up racing with the drain is not lost. A swap (not a
+            // store) reads the producers' release swaps, making their pushes visible below.
+            self.shared.notified.swap(false, Ordering::SeqCst);
             let now = Instant::now();
             todo.clear();
-            todo.extend(
-                events
-                    .iter()
-                    .map(mio::event::Event::token)
-                    .filter(|&t| t != WAKER)
-                    .map(|t| t.0),
-            );
+            for event in &events {
+                let token = event.token();
+                if token == WAKER {
+                    continue;
+                }
+                if (event.is_readable() || event.is_read_closed() || event.is_error())
+                    && let Some(Entity::Conn(conn)) = self.entities.get_mut(&token.0)
+                {
+                    conn.mark_readable();
+                }
+                todo.push(token.0);
+            }
             while let Some(command) = self.shared.commands.pop() {
                 self.command(command, now, &mut todo);
             }

@@ -105,6 +105,8 @@ pub trait ConnectionEvents: Send + Sync + 'static {
     /// re-attached later. When false, the link is finished: the connection closed its end of the
     /// outbound pipe (sends fail) and ends the inbound pipe once what it received is delivered.
     /// Failed connect attempts (nothing was ever connected) are not reported; they are retried.
+    /// A stream that connected but failed during the handshake is reported, so this may come
+    /// without a preceding [`ConnectionEvents::on_handshake`].
     fn on_disconnect(&self, reason: &DisconnectReason, will_reconnect: bool);
 }
 

@@ -75,6 +75,22 @@ impl Command {
     ///   body, a PING lacks its 2-octet TTL, the ERROR reason or a HELLO credential does not
     ///   fit, a HELLO has octets left over, or a WELCOME carries data.
     /// * [`DecodeError::MalformedMetadata`] for a malformed READY / INITIATE property list.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bytes::{Bytes, BytesMut};
+    /// use zmtp_codec::Command;
+    ///
+    /// // The body of libzmq's PING with context "LOL" (PROTOCOL.md §4.1) ...
+    /// let ping = Command::decode(&Bytes::from_static(b"\x04PING\x00\x00LOL"))?;
+    /// assert_eq!(ping, Command::Ping { ttl: 0, context: Bytes::from_static(b"LOL") });
+    /// // ... and the whole PONG frame libzmq answers with.
+    /// let mut wire = BytesMut::new();
+    /// Command::Pong { context: Bytes::from_static(b"LOL") }.encode_frame(&mut wire);
+    /// assert_eq!(&wire[..], b"\x04\x08\x04PONGLOL");
+    /// # Ok::<(), zmtp_codec::DecodeError>(())
+    /// ```
     pub fn decode(body: &Bytes) -> Result<Self, DecodeError> {
         let (name, data) = split_name(body)?;
         Self::decode_parts(name, data)

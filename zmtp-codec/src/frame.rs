@@ -158,6 +158,23 @@ impl Frame {
     ///
     /// The errors of [`FrameHeader::decode`], and [`DecodeError::FrameTooLarge`] if the header
     /// claims more than `max_size` octets (or more than fits in memory).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use zmtp_codec::Frame;
+    ///
+    /// // The two-frame message "A", "B" (PROTOCOL.md §2.4), arriving with a partial third frame.
+    /// let mut src = BytesMut::from(&[0x01, 0x01, b'A', 0x00, 0x01, b'B', 0x00, 0x05][..]);
+    /// let a = Frame::decode(&mut src, None)?.expect("complete");
+    /// assert!(a.more && &a.body[..] == b"A");
+    /// let b = Frame::decode(&mut src, None)?.expect("complete");
+    /// assert!(!b.more && &b.body[..] == b"B");
+    /// assert_eq!(Frame::decode(&mut src, None)?, None); // incomplete: nothing consumed
+    /// assert_eq!(&src[..], &[0x00, 0x05]);
+    /// # Ok::<(), zmtp_codec::DecodeError>(())
+    /// ```
     pub fn decode(src: &mut BytesMut, max_size: Option<u64>) -> Result<Option<Self>, DecodeError> {
         let (header, header_len) = match FrameHeader::decode(src)? {
             Decode::Complete { value, consumed } => (value, consumed),

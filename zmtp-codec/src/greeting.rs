@@ -110,6 +110,23 @@ impl Greeting {
     /// * [`DecodeError::UnsupportedVersion`] as soon as octet 10 (major) is 0 or 1: a legacy
     ///   peer that would next wait for our socket-type octet. Major 2 is accepted and treated
     ///   as 3.1, like libzmq (PROTOCOL.md §15.3).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use zmtp_codec::{Decode, DecodeError, Greeting, MechanismName, Version};
+    ///
+    /// let mut wire = BytesMut::new();
+    /// Greeting::new(MechanismName::NULL).encode(&mut wire);
+    /// assert_eq!(&wire[..12], b"\xFF\0\0\0\0\0\0\0\x01\x7F\x03\x01");
+    /// assert_eq!(Greeting::decode(&wire[..40])?, Decode::Incomplete { needed: 24 });
+    /// let Decode::Complete { value, consumed } = Greeting::decode(&wire)? else { unreachable!() };
+    /// assert_eq!((value.version, consumed), (Version::V3_1, 64));
+    /// // A ZMTP 1.0 peer is recognised from its first octet.
+    /// assert_eq!(Greeting::decode(&[0x01]), Err(DecodeError::BadSignature));
+    /// # Ok::<(), DecodeError>(())
+    /// ```
     pub fn decode(src: &[u8]) -> Result<Decode<Self>, DecodeError> {
         // RFC 23 "Version Negotiation" / libzmq `receive_greeting`: the first octet alone tells
         // an unversioned 1.0 peer apart (its first octet is a short identity length).

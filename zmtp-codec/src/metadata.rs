@@ -21,6 +21,22 @@ use crate::DecodeError;
 /// Order and duplicates received from a peer are preserved. Lookups with [`Metadata::get`] are
 /// case-insensitive as RFC 23 asks; the handshake itself matches `Socket-Type` exactly, as
 /// libzmq does (PROTOCOL.md §15.7), via [`Metadata::get_exact`].
+///
+/// # Examples
+///
+/// ```
+/// use bytes::BytesMut;
+/// use zmtp_codec::Metadata;
+///
+/// let mut md = Metadata::new();
+/// md.insert("Socket-Type", "PEER");
+/// let mut wire = BytesMut::new();
+/// md.encode(&mut wire);
+/// assert_eq!(&wire[..], b"\x0BSocket-Type\x00\x00\x00\x04PEER");
+/// let back = Metadata::decode(&wire)?;
+/// assert_eq!(back.get("socket-type").map(|v| &v[..]), Some(&b"PEER"[..]));
+/// # Ok::<(), zmtp_codec::DecodeError>(())
+/// ```
 #[derive(Clone, PartialEq, Eq, Debug, Default)]
 pub struct Metadata {
     properties: Vec<(Bytes, Bytes)>,

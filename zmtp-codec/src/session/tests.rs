@@ -587,3 +587,155 @@ fn config_defaults_match_libzmq() {
     let s = Session::new(c, now());
     assert_eq!(s.config().socket_type, SocketType::PEER);
 }
+
+#[test]
+fn no_memory_is_reserved_from_a_claim() {
+    let t = now();
+    let mut s = ready_session(Config::new(SocketType::PEER), t);
+    let mut buf = BytesMut::with_capacity(64);
+    buf.extend_from_slice(&[0x02, 0x10, 0, 0, 0, 0, 0, 0, 0, b'x']);
+    let cap = buf.capacity();
+    s.handle_input(&mut buf, t).unwrap();
+    assert_eq!(buf.len(), 10, "incomplete frame left in place");
+    assert_eq!(
+        buf.capacity(),
+        cap,
+        "nothing reserved for the claimed 2^60 octets"
+    );
+    assert_eq!(s.buffered_len(), 0);
+}
+
+#[test]
+fn closed_sessions_ignore_input_and_report_once() {
+    let t = now();
+    let mut s = ready_session(Config::new(SocketType::PEER), t);
+    assert!(feed(&mut s, &[0xFF], t).is_err());
+    let mut buf = BytesMut::from(&b"\x00\x01x"[..]);
+    s.handle_input(&mut buf, t).unwrap();
+    assert_eq!(buf.len(), 3, "a closed session consumes nothing");
+    s.handle_timeout(t + Duration::from_secs(100)).unwrap();
+    s.close();
+    let events = drain_events(&mut s);
+    assert_eq!(
+        events,
+        [Event::Closed(ProtocolError::Decode(
+            DecodeError::ReservedFlags(0xFF)
+        ))]
+    );
+}
+
+#[test]
+fn plain_bytes_match_rfc_24() {
+    // PROTOCOL.md §3.4: HELLO = 04 LL 05 "HELLO" <u8 user-len> user <u8 pass-len> pass,
+    // WELCOME = 04 08 07 "WELCOME", INITIATE = 04 LL 08 "INITIATE" <metadata>.
+    let t = now();
+    let mut config = Config::new(SocketType::PEER);
+    config.mechanism = Mechanism::PlainClient {
+        username: Bytes::from_static(b"u"),
+        password: Bytes::from_static(b"pw"),
+    };
+    let mut client = Session::new(config, t);
+    let greeting = drain_tx(&mut client);
+    assert_eq!(&greeting[12..17], b"PLAIN");
+    assert_eq!(greeting[32], 0, "as-server is always 0, like libzmq");
+    let mut server_greeting = libzmq_greeting();
+    server_greeting[12..17].copy_from_slice(b"PLAIN");
+    server_greeting[32] = 1; // ignored on receipt
+    feed(&mut client, &server_greeting, t).unwrap();
+    assert_eq!(drain_tx(&mut client), b"\x04\x0B\x05HELLO\x01u\x02pw");
+    feed(&mut client, b"\x04\x08\x07WELCOME", t).unwrap();
+    let initiate = drain_tx(&mut client);
+    assert_eq!(
+        initiate,
+        b"\x04\x1D\x08INITIATE\x0BSocket-Type\x00\x00\x00\x04PEER"
+    );
+    feed(&mut client, PEER_READY, t).unwrap();
+    assert!(client.is_ready());
+
+    let mut config = Config::new(SocketType::PEER);
+    config.mechanism = Mechanism::PlainServer;
+    let mut server = Session::new(config, t);
+    let _ = drain_tx(&mut server);
+    let mut input = server_greeting.clone();
+    input.extend_from_slice(b"\x04\x0B\x05HELLO\x01u\x02pw");
+    feed(&mut server, &input, t).unwrap();
+    assert!(
+        drain_tx(&mut server).is_empty(),
+        "nothing before the decision"
+    );
+    assert_eq!(
+        drain_events(&mut server),
+        [Event::PlainHello {
+            username: Bytes::from_static(b"u"),
+            password: Bytes::from_static(b"pw")
+        }]
+    );
+    server.accept_plain(true);
+    server.accept_plain(false); // a second decision is ignored
+    assert_eq!(drain_tx(&mut server), b"\x04\x08\x07WELCOME");
+    assert!(!server.is_closed());
+    feed(&mut server, &initiate, t).unwrap();
+    assert_eq!(drain_tx(&mut server), PEER_READY);
+    assert!(server.is_ready());
+    assert_eq!(
+        server.peer().unwrap().user_id,
+        Some(Bytes::from_static(b"u"))
+    );
+}
+
+#[test]
+fn plain_server_checks_the_socket_type_before_ready() {
+    let t = now();
+    let mut config = Config::new(SocketType::PEER);
+    config.mechanism = Mechanism::PlainServer;
+    let mut server = Session::new(config, t);
+    let _ = drain_tx(&mut server);
+    let mut input = libzmq_greeting();
+    input[12..17].copy_from_slice(b"PLAIN");
+    input.extend_from_slice(b"\x04\x08\x05HELLO\x00\x00");
+    feed(&mut server, &input, t).unwrap();
+    server.accept_plain(true);
+    let _ = drain_tx(&mut server);
+    let r = feed(
+        &mut server,
+        b"\x04\x1F\x08INITIATE\x0BSocket-Type\x00\x00\x00\x06DEALER",
+        t,
+    );
+    assert!(matches!(
+        r,
+        Err(ProtocolError::IncompatibleSocketType { .. })
+    ));
+    assert!(
+        drain_tx(&mut server).is_empty(),
+        "no READY for a refused peer"
+    );
+}
+
+#[test]
+fn refused_plain_client_gets_error_400() {
+    let t = now();
+    let mut config = Config::new(SocketType::PEER);
+    config.mechanism = Mechanism::PlainServer;
+    let mut server = Session::new(config, t);
+    let _ = drain_tx(&mut server);
+    let mut input = libzmq_greeting();
+    input[12..17].copy_from_slice(b"PLAIN");
+    input.extend_from_slice(b"\x04\x08\x05HELLO\x00\x00");
+    feed(&mut server, &input, t).unwrap();
+    let _ = drain_events(&mut server);
+    server.accept_plain(false);
+    assert!(server.is_closed());
+    assert!(!server.wants_read());
+    assert!(server.wants_write(), "the ERROR it owes is still queued");
+    // PROTOCOL.md §3.3: 04 0A 05 45 52 52 4F 52 03 34 30 30.
+    assert_eq!(
+        drain_tx(&mut server),
+        [
+            0x04, 0x0A, 0x05, 0x45, 0x52, 0x52, 0x4F, 0x52, 0x03, 0x34, 0x30, 0x30
+        ]
+    );
+    assert_eq!(
+        drain_events(&mut server),
+        [Event::Closed(ProtocolError::AuthenticationFailed)]
+    );
+}
