@@ -512,6 +512,22 @@ impl Msg {
         Ok(msg)
     }
 
+    /// A new message sharing this one's body and routing id (`zmq_msg_copy`): bodies longer
+    /// than libzmq's inline limit are reference counted, not copied. Takes `&mut self` because
+    /// libzmq marks the source as shared.
+    ///
+    /// # Errors
+    /// The libzmq error (`EFAULT` for an invalid message; cannot happen for a live `Msg`).
+    pub fn share(&mut self) -> Result<Self, Errno> {
+        let mut copy = Self::new()?;
+        // SAFETY: both are initialised messages we own exclusively (`copy` is a fresh local, so
+        // the two cannot alias); zmq_msg_copy releases `copy`'s empty content and makes it share
+        // `self`'s body, bumping the reference count inside `self`.
+        let rc = unsafe { sys::zmq_msg_copy(&raw mut copy.raw, &raw mut self.raw) };
+        check(rc)?;
+        Ok(copy)
+    }
+
     /// The message body.
     #[must_use]
     pub fn data(&self) -> &[u8] {
@@ -688,6 +704,7 @@ mod sys {
         pub(super) fn zmq_msg_size(msg: *const ZmqMsg) -> usize;
         pub(super) fn zmq_msg_more(msg: *const ZmqMsg) -> c_int;
         pub(super) fn zmq_msg_close(msg: *mut ZmqMsg) -> c_int;
+        pub(super) fn zmq_msg_copy(dest: *mut ZmqMsg, src: *mut ZmqMsg) -> c_int;
         pub(super) fn zmq_msg_send(msg: *mut ZmqMsg, socket: *mut c_void, flags: c_int) -> c_int;
         pub(super) fn zmq_msg_recv(msg: *mut ZmqMsg, socket: *mut c_void, flags: c_int) -> c_int;
         pub(super) fn zmq_msg_set_routing_id(msg: *mut ZmqMsg, routing_id: u32) -> c_int;

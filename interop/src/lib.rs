@@ -3,6 +3,9 @@
 //!
 //! * [`ffi`]: hand-written bindings to libzmq and a small safe wrapper over them ([`Context`],
 //!   [`Socket`], [`Msg`], [`Errno`]). It is the only module in the repository with `unsafe`.
+//! * [`bench`]: the command line and result lines of the benchmark binaries `libzmq-peer`
+//!   (libzmq PEER sockets) and `raw-pump` (plain tcp/ipc byte streams, no ZeroMQ), which mirror
+//!   `zpeer`'s `thr-recv` / `thr-send` / `lat` / `echo` (see `interop/BENCH.md`).
 //! * [`ZmtpStream`]: our sans-IO [`zmtp_codec::Session`] driven over a plain blocking byte
 //!   stream ([`std::net::TcpStream`] or [`std::os::unix::net::UnixStream`]). Every read has a
 //!   deadline, so a test talking to libzmq can fail but never hang.
@@ -17,6 +20,7 @@
 //! The crate is `publish = false` and not a default workspace member; run it with
 //! `cargo test -p interop` (`--release` makes the 1 MiB transfers quicker).
 
+pub mod bench;
 pub mod ffi;
 
 use std::collections::VecDeque;

@@ -346,6 +346,26 @@ mod tests {
     }
 
     #[test]
+    fn a_message_arriving_after_a_drained_recv_signals_the_poller() {
+        let ctx = ContextCore::new(0);
+        let a = ctx.socket(SocketType::Peer).unwrap();
+        let b = ctx.socket(SocketType::Peer).unwrap();
+        a.bind("inproc://poller-rearm").unwrap();
+        let id = b.connect_peer("inproc://poller-rearm").unwrap();
+        b.send(Message::with_routing_id("1", id)).unwrap();
+        // This recv leaves the (now empty) pipe queued as "may hold more".
+        a.try_recv().unwrap();
+        let mut p = Poller::new();
+        p.add(&a, 1, PollEvents::POLLIN).unwrap();
+        assert!(matches!(p.wait(Some(Duration::ZERO)), Err(Error::WouldBlock)));
+        let before = *p.signal.generation.lock();
+        b.send(Message::with_routing_id("2", id)).unwrap();
+        assert_ne!(*p.signal.generation.lock(), before, "the poller was not signalled");
+        assert_eq!(p.wait(Some(Duration::ZERO)).unwrap(), [PollEvent::new(1, PollEvents::POLLIN)]);
+        assert_eq!(a.try_recv().unwrap().as_bytes(), b"2");
+    }
+
+    #[test]
     fn shutdown_wakes_a_blocked_poller() {
         let ctx = ContextCore::new(0);
         let a = ctx.socket(SocketType::Peer).unwrap();

@@ -382,12 +382,15 @@ pub(crate) struct InPipe {
     properties: Option<Arc<Properties>>,
     /// tcp/ipc connections only.
     state: Option<Arc<ConnState>>,
+    /// A message taken out by [`SocketCore::events`] to learn whether the pipe is readable
+    /// (the pipe has no peek); delivered before anything else from this pipe.
+    head: Option<zmtp_codec::Message>,
 }
 
 impl InPipe {
     /// An inproc peer's pipe: no metadata, no transport state.
     pub(crate) fn inproc(receiver: PipeReceiver) -> Self {
-        Self { receiver, properties: None, state: None }
+        Self { receiver, properties: None, state: None, head: None }
     }
 }
 
@@ -533,7 +536,12 @@ impl SocketCore {
         let (out_tx, out_rx) = pipe(options.send_hwm());
         let (in_tx, in_rx) = pipe(options.recv_hwm());
         let state = self.ctx.linger.conn_state(false);
-        let inbound = InPipe { receiver: in_rx, properties: None, state: Some(Arc::clone(&state)) };
+        let inbound = InPipe {
+            receiver: in_rx,
+            properties: None,
+            state: Some(Arc::clone(&state)),
+            head: None,
+        };
         let id = self.attach(out_tx, Some(inbound))?;
         let events = Arc::new(PeerEvents {
             core: self.weak.clone(),
@@ -895,15 +903,13 @@ impl SocketCore {
         if self.is_closed() {
             return events;
         }
-        {
-            let recv = self.recv.lock();
-            let readable = recv
-                .ready
-                .iter()
-                .any(|id| recv.pipes.get(id).is_some_and(|p| !p.receiver.is_empty()));
-            if readable {
-                events |= PollEvents::POLLIN;
-            }
+        let mut gone = Vec::new();
+        let readable = probe(&mut self.recv.lock(), &mut gone);
+        for id in gone {
+            self.drop_route(id);
+        }
+        if readable {
+            events |= PollEvents::POLLIN;
         }
         if self.kind.is_routed() {
             events |= PollEvents::POLLOUT;
@@ -1021,10 +1027,14 @@ impl SocketCore {
 /// Pops ready pipes until one yields a message. Pipes found closed go to `gone`.
 fn take_one(recv: &mut RecvState, gone: &mut Vec<u32>) -> Option<Message> {
     while let Some(id) = recv.ready.pop_front() {
-        let Some(pipe) = recv.pipes.get(&id) else {
+        let Some(pipe) = recv.pipes.get_mut(&id) else {
             continue;
         };
-        match pipe.receiver.try_recv() {
+        let next = match pipe.head.take() {
+            Some(msg) => Ok(Some(msg)),
+            None => pipe.receiver.try_recv(),
+        };
+        match next {
             Ok(Some(msg)) => {
                 let properties = pipe.properties.clone();
                 // Round robin: the pipe goes to the back of the ring, it may hold more.
@@ -1045,6 +1055,32 @@ fn take_one(recv: &mut RecvState, gone: &mut Vec<u32>) -> Option<Message> {
         }
     }
     None
+}
+
+/// Whether a ready pipe holds a message, without losing any: the pipe cannot be peeked, so
+/// a message found is parked in the pipe's `head`. Pipes found empty leave the ring with
+/// their waker re-armed (a mere length check would not re-arm it, and the next message
+/// would then wake nobody). Pipes found closed go to `gone`.
+fn probe(recv: &mut RecvState, gone: &mut Vec<u32>) -> bool {
+    let mut readable = false;
+    for _ in 0..recv.ready.len() {
+        let Some(id) = recv.ready.pop_front() else { break };
+        let Some(pipe) = recv.pipes.get_mut(&id) else { continue };
+        if pipe.head.is_none() {
+            match pipe.receiver.try_recv() {
+                Ok(Some(msg)) => pipe.head = Some(msg),
+                Ok(None) => continue,
+                Err(_closed) => {
+                    recv.pipes.remove(&id);
+                    gone.push(id);
+                    continue;
+                }
+            }
+        }
+        readable = true;
+        recv.ready.push_back(id);
+    }
+    readable
 }
 
 /// Picks the next routing id: sequential from `next`, skipping 0 and ids still in use.
@@ -1202,7 +1238,12 @@ impl Acceptor for PeerAcceptor {
         let props = Arc::new(Properties::from_peer(peer, Some(&address)));
         let state = core.ctx.linger.conn_state(true);
         let inbound =
-            InPipe { receiver: in_rx, properties: Some(props), state: Some(Arc::clone(&state)) };
+            InPipe {
+            receiver: in_rx,
+            properties: Some(props),
+            state: Some(Arc::clone(&state)),
+            head: None,
+        };
         let id = core.attach(out_tx, Some(inbound)).ok()?;
         let events: Arc<dyn ConnectionEvents> =
             Arc::new(PeerEvents { core: self.core.clone(), routing_id: id, peer_address: None, state });

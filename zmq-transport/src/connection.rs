@@ -693,7 +693,9 @@ impl Live {
         Self {
             stream,
             session,
-            read_buf: BytesMut::with_capacity(READ_CHUNK),
+            // Grows with what arrives (nothing allocated for an idle connection); bodies are
+            // split off zero-copy, so one buffer serves the messages of one read.
+            read_buf: BytesMut::new(),
             out: VecDeque::new(),
             out_len: 0,
             readable: true,

@@ -34,7 +34,7 @@ fn messages_both_ways_all_sizes() {
     client.events.wait_handshakes(1);
     let server = acceptor.peer(0);
     assert!(acceptor.remotes.lock().unwrap()[0].starts_with("tcp://127.0.0.1:"));
-    assert_eq!(server.events.handshake_count(), 1);
+    server.events.wait_handshakes(1);
     assert_eq!(server.recv().unwrap(), Message::from(&b"early"[..]));
 
     for (i, size) in [0usize, 1, 300, 100 * 1024].into_iter().enumerate() {

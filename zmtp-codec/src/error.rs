@@ -6,7 +6,7 @@
 
 use bytes::Bytes;
 
-use crate::{MechanismName, Message, SocketType};
+use crate::{Framing, MechanismName, Message, SocketType};
 
 /// Malformed bytes: a wire structure that cannot be decoded.
 ///
@@ -47,6 +47,10 @@ pub enum DecodeError {
     /// are left over.
     #[error("malformed metadata")]
     MalformedMetadata,
+    /// A ZWS 2.0 binary WebSocket message with an empty payload: not even the flag octet
+    /// (libzmq rejects it too, PROTOCOL.md §6.4).
+    #[error("empty ZWS message (no flag octet)")]
+    EmptyWsMessage,
 }
 
 /// Why a connection ended.
@@ -125,6 +129,16 @@ pub enum ProtocolError {
     /// The session was closed locally with [`Session::close`](crate::Session::close).
     #[error("session closed locally")]
     Closed,
+    /// The caller used the input method of the other framing mode:
+    /// [`Session::handle_input`](crate::Session::handle_input) on a WebSocket session or
+    /// [`Session::handle_ws_message`](crate::Session::handle_ws_message) on a byte-stream one.
+    /// Caller's bug, not the peer's: nothing is consumed and, unlike every other variant, the
+    /// session is left as it was (not closed, no [`Event::Closed`](crate::Event::Closed)).
+    #[error("input for the wrong framing mode (session uses {configured:?})")]
+    FramingMismatch {
+        /// The framing the session was configured with.
+        configured: Framing,
+    },
 }
 
 impl ProtocolError {
@@ -173,6 +187,12 @@ mod tests {
         assert!(!ProtocolError::AuthenticationFailed.is_reconnectable());
         assert!(!ProtocolError::Decode(DecodeError::BadSignature).is_reconnectable());
         assert!(!ProtocolError::MessageTooLarge { limit: 1 }.is_reconnectable());
+        assert!(
+            !ProtocolError::FramingMismatch {
+                configured: Framing::Stream
+            }
+            .is_reconnectable()
+        );
     }
 
     #[test]
