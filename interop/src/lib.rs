@@ -4,7 +4,7 @@
 //! * [`ffi`]: hand-written bindings to libzmq and a small safe wrapper over them ([`Context`],
 //!   [`Socket`], [`Msg`], [`Errno`]). It is the only module in the repository with `unsafe`.
 //! * [`bench`]: the command line and result lines of the benchmark binaries `libzmq-peer`
-//!   (libzmq PEER sockets) and `raw-pump` (plain tcp/ipc byte streams, no ZeroMQ), which mirror
+//!   (libzmq PEER sockets) and `raw-pump` (plain tcp/ipc byte streams, no `ZeroMQ`), which mirror
 //!   `zpeer`'s `thr-recv` / `thr-send` / `lat` / `echo` (see `interop/BENCH.md`).
 //! * [`ZmtpStream`]: our sans-IO [`zmtp_codec::Session`] driven over a plain blocking byte
 //!   stream ([`std::net::TcpStream`] or [`std::os::unix::net::UnixStream`]). Every read has a

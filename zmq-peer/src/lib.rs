@@ -1,5 +1,5 @@
-//! A pure-Rust ZeroMQ: thread-safe PEER sockets with `connect_peer`, wire-compatible with
-//! libzmq 4.3.5.
+//! Thread-safe PEER sockets with `connect_peer` in pure Rust, wire-compatible with libzmq
+//! 4.3.5.
 //!
 //! This is the facade: [`Context`], [`Socket`], [`Message`], [`RoutingId`], [`Poller`] and
 //! one [`Error`] type whose [`Error::errno`] gives the value libzmq would report. It holds no
@@ -42,6 +42,7 @@
 //!
 //! let ctx = Context::new();
 //! ping_pong(&ctx, "inproc://test-peer")?;
+//! ping_pong(&ctx, "tcp://127.0.0.1:*")?;
 //! ctx.term()?;
 //! # Ok::<(), zmq_peer::Error>(())
 //! ```

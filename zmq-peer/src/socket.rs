@@ -4,7 +4,7 @@ use zmq_sockets::options::number;
 
 use crate::{Error, Message, PollEvents, RoutingId, SocketType};
 
-/// A thread-safe ZeroMQ socket (PEER, SERVER or CLIENT).
+/// A thread-safe socket (PEER, SERVER or CLIENT).
 ///
 /// Cheap to clone (a handle to one shared socket) and usable from many threads at once: no
 /// call takes a socket-wide lock on the message paths. Dropping the last clone closes the

@@ -187,6 +187,9 @@ fn check_resolved_endpoint(transport: Transport, bound: &str, resolved: &str) {
 fn check_metadata(transport: Transport, message: &Message) {
     if transport.has_metadata() {
         assert_eq!(message.gets("Socket-Type"), Some("PEER"));
+        if transport == Transport::Tcp {
+            assert_eq!(message.gets("Peer-Address"), Some("127.0.0.1"));
+        }
     } else {
         assert_eq!(
             message.gets("Socket-Type"),

@@ -1,4 +1,4 @@
-//! ZeroMQ socket semantics over the zmq-transport pipes: PEER first, plus SERVER and CLIENT.
+//! Socket semantics over the zmq-transport pipes: PEER first, plus SERVER and CLIENT.
 //!
 //! This layer owns what a socket *means*: routing ids, the routing table, fair-queued
 //! receive, HWM back-pressure on send, socket options with libzmq 4.3.5 defaults, the inproc

@@ -2,8 +2,8 @@
 //! running (and connecters keep reconnecting) until they flushed, their deadline passed, or
 //! the context is terminated.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
 use std::time::Instant;
 
 use parking_lot::{Condvar, Mutex};
@@ -18,7 +18,7 @@ pub(crate) struct ConnState {
     connected: AtomicBool,
     /// Ended for good: no reconnect will follow.
     finished: AtomicBool,
-    signal: Arc<Signal>,
+    lingerer: Weak<Shared>,
 }
 
 impl ConnState {
@@ -44,7 +44,12 @@ impl ConnState {
         self.connected.store(false, Ordering::Release);
         if !will_reconnect {
             self.finished.store(true, Ordering::Release);
-            self.signal.notify();
+            if let Some(shared) = self.lingerer.upgrade() {
+                // Release at once what this connection was holding open (a listener kept
+                // for its flush unbinds now), then wake a waiting termination.
+                shared.prune();
+                shared.notify();
+            }
         }
     }
 }
@@ -92,8 +97,15 @@ impl Lingering {
 /// The context's set of lingering leftovers.
 #[derive(Debug, Default)]
 pub(crate) struct Lingerer {
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug, Default)]
+struct Shared {
     entries: Mutex<Vec<Lingering>>,
-    signal: Arc<Signal>,
+    /// Wakes [`Lingerer::drain`] when a connection finishes.
+    lock: Mutex<()>,
+    cv: Condvar,
 }
 
 impl Lingerer {
@@ -103,67 +115,62 @@ impl Lingerer {
             accepted,
             connected: AtomicBool::new(false),
             finished: AtomicBool::new(false),
-            signal: Arc::clone(&self.signal),
+            lingerer: Arc::downgrade(&self.shared),
         })
     }
 
     /// Keeps `entry` until its connections finished or its deadline passed.
     pub(crate) fn keep(&self, entry: Lingering) {
-        let done = {
-            let mut entries = self.entries.lock();
-            let done = take_done(&mut entries, Instant::now());
-            if !entry.states.is_empty() {
-                entries.push(entry);
-            } else {
-                drop(entries);
-                entry.release();
-            }
-            done
-        };
-        release_all(done);
+        if entry.is_done(Instant::now()) {
+            entry.release();
+        } else {
+            self.shared.entries.lock().push(entry);
+        }
+        // A connection may have finished while the entry was being built.
+        self.shared.prune();
     }
 
-    /// Drops what has finished (so listeners kept for a flush unbind soon after it).
+    /// Drops what has finished or expired.
     pub(crate) fn prune(&self) {
-        let done = take_done(&mut self.entries.lock(), Instant::now());
-        release_all(done);
+        self.shared.prune();
     }
 
     /// Waits for every entry worth waiting for (see [`Lingering::worth_waiting`]), then
     /// releases everything.
     pub(crate) fn drain(&self, wait_for_absent_peers: bool) {
+        let shared = &self.shared;
         loop {
-            let mut guard = self.signal.lock.lock();
+            let mut guard = shared.lock.lock();
             let now = Instant::now();
             let (waiting, next_deadline) = {
-                let entries = self.entries.lock();
-                let waiting: Vec<_> =
-                    entries.iter().filter(|e| e.worth_waiting(now, wait_for_absent_peers)).collect();
-                let next = waiting.iter().filter_map(|e| e.deadline).min();
-                (!waiting.is_empty(), next)
+                let entries = shared.entries.lock();
+                let deadlines: Vec<Option<Instant>> = entries
+                    .iter()
+                    .filter(|e| e.worth_waiting(now, wait_for_absent_peers))
+                    .map(|e| e.deadline)
+                    .collect();
+                (!deadlines.is_empty(), deadlines.into_iter().flatten().min())
             };
             if !waiting {
                 break;
             }
             // Woken by any connection finishing; re-check at least every 100 ms so a peer
-            // that disconnects (no longer "connected") is noticed for a bounded wait.
+            // that went away (no longer "connected") is noticed by a bounded wait.
             let poll = now + std::time::Duration::from_millis(100);
             let until = next_deadline.map_or(poll, |d| d.min(poll));
-            let _ = self.signal.cv.wait_until(&mut guard, until);
+            let _ = shared.cv.wait_until(&mut guard, until);
         }
-        let all = std::mem::take(&mut *self.entries.lock());
+        let all = std::mem::take(&mut *shared.entries.lock());
         release_all(all);
     }
 }
 
-/// Wakes `Lingerer::drain` when a connection finishes.
-#[derive(Debug, Default)]
-struct Signal {
-    lock: Mutex<()>,
-    cv: Condvar,
-}
+impl Shared {
+    fn prune(&self) {
+        let done = take_done(&mut self.entries.lock(), Instant::now());
+        release_all(done);
+    }
 
-impl Signal {
     fn notify(&self) {
         let _guard = self.lock.lock();
         self.cv.notify_all();
@@ -171,7 +178,9 @@ impl Signal {
 }
 
 fn take_done(entries: &mut Vec<Lingering>, now: Instant) -> Vec<Lingering> {
-    let (done, kept): (Vec<_>, Vec<_>) = std::mem::take(entries).into_iter().partition(|e| e.is_done(now));
+    let (done, kept): (Vec<_>, Vec<_>) = std::mem::take(entries)
+        .into_iter()
+        .partition(|e| e.is_done(now));
     *entries = kept;
     done
 }

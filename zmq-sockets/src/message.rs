@@ -94,9 +94,18 @@ impl Properties {
     #[must_use]
     pub fn get(&self, name: &str) -> Option<&str> {
         let find = |name: &str| {
-            self.entries.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+            self.entries
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.as_str())
         };
-        find(name).or_else(|| if name == "Identity" { find("Routing-Id") } else { None })
+        find(name).or_else(|| {
+            if name == "Identity" {
+                find("Routing-Id")
+            } else {
+                None
+            }
+        })
     }
 
     /// All properties in the order they were set.
@@ -268,6 +277,27 @@ mod tests {
         m.set_routing_id(other);
         assert_eq!(m.routing_id(), Some(other));
         assert_eq!(m.gets("Socket-Type"), None);
+    }
+
+    #[test]
+    fn properties_from_a_handshake() {
+        let mut metadata = zmtp_codec::Metadata::new();
+        metadata.insert(&b"Socket-Type"[..], &b"PEER"[..]);
+        metadata.insert(&b"X-Hello"[..], &b"world"[..]);
+        metadata.insert(&b"X-Binary"[..], &[0xff, 0xfe][..]);
+        let peer = PeerInfo {
+            version: zmtp_codec::Version { major: 3, minor: 1 },
+            socket_type: Some(zmtp_codec::SocketType::PEER),
+            metadata,
+            user_id: Some(Bytes::from_static(b"alice")),
+        };
+        let p = Properties::from_peer(&peer, Some("127.0.0.1"));
+        assert_eq!(p.get("Socket-Type"), Some("PEER"));
+        assert_eq!(p.get("X-Hello"), Some("world"));
+        assert_eq!(p.get("X-Binary"), None, "not UTF-8: left out");
+        assert_eq!(p.get("User-Id"), Some("alice"));
+        assert_eq!(p.get("Peer-Address"), Some("127.0.0.1"));
+        assert_eq!(p.iter().filter(|(n, _)| *n == "Socket-Type").count(), 1);
     }
 
     #[test]

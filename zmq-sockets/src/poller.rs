@@ -73,7 +73,6 @@ impl BitAnd for PollEvents {
 
 /// One ready socket reported by [`Poller::wait`].
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-#[non_exhaustive]
 pub struct PollEvent {
     /// The token given to [`Poller::add`].
     pub token: usize,
@@ -357,11 +356,21 @@ mod tests {
         a.try_recv().unwrap();
         let mut p = Poller::new();
         p.add(&a, 1, PollEvents::POLLIN).unwrap();
-        assert!(matches!(p.wait(Some(Duration::ZERO)), Err(Error::WouldBlock)));
+        assert!(matches!(
+            p.wait(Some(Duration::ZERO)),
+            Err(Error::WouldBlock)
+        ));
         let before = *p.signal.generation.lock();
         b.send(Message::with_routing_id("2", id)).unwrap();
-        assert_ne!(*p.signal.generation.lock(), before, "the poller was not signalled");
-        assert_eq!(p.wait(Some(Duration::ZERO)).unwrap(), [PollEvent::new(1, PollEvents::POLLIN)]);
+        assert_ne!(
+            *p.signal.generation.lock(),
+            before,
+            "the poller was not signalled"
+        );
+        assert_eq!(
+            p.wait(Some(Duration::ZERO)).unwrap(),
+            [PollEvent::new(1, PollEvents::POLLIN)]
+        );
         assert_eq!(a.try_recv().unwrap().as_bytes(), b"2");
     }
 

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex, RwLock};
 use zmq_transport::{
-    Acceptor, ConnectionEvents, Connecter, DisconnectReason, Endpoint, Host, Link, Listener,
+    Acceptor, Connecter, ConnectionEvents, DisconnectReason, Endpoint, Host, Link, Listener,
     PipeReceiver, PipeSender, Scheme, TrySendError, Wake, pipe,
 };
 use zmtp_codec::PeerInfo;
@@ -93,7 +93,7 @@ impl Socket {
         self.core().unbind(endpoint)
     }
 
-    /// Connects to `endpoint` in the background (reconnecting per RECONNECT_IVL).
+    /// Connects to `endpoint` in the background (reconnecting per `RECONNECT_IVL`).
     ///
     /// # Errors
     /// As [`Socket::connect_peer`], except that any socket type may connect and IMMEDIATE is
@@ -390,7 +390,12 @@ pub(crate) struct InPipe {
 impl InPipe {
     /// An inproc peer's pipe: no metadata, no transport state.
     pub(crate) fn inproc(receiver: PipeReceiver) -> Self {
-        Self { receiver, properties: None, state: None, head: None }
+        Self {
+            receiver,
+            properties: None,
+            state: None,
+            head: None,
+        }
     }
 }
 
@@ -582,7 +587,10 @@ impl SocketCore {
             return Err(Error::EndpointNotFound(endpoint.to_owned()));
         }
         let linger = self.options.read().linger_duration();
-        let mut lingering = Lingering { deadline: deadline_of(linger), ..Lingering::default() };
+        let mut lingering = Lingering {
+            deadline: deadline_of(linger),
+            ..Lingering::default()
+        };
         for c in gone {
             // The outbound pipe closes (with LINGER) before the connecter lets go of it.
             if let Some(route) = self.routes.write().remove(&c.routing_id) {
@@ -657,7 +665,10 @@ impl SocketCore {
     fn add_inbound(&self, id: u32, inbound: InPipe) {
         // `set_waker` calls the waker at once if messages are already queued (inproc
         // connect-before-bind), and the waker locks `recv`: so set it before taking the lock.
-        let waker = Arc::new(RecvWaker { core: self.weak.clone(), routing_id: id });
+        let waker = Arc::new(RecvWaker {
+            core: self.weak.clone(),
+            routing_id: id,
+        });
         inbound.receiver.set_waker(waker);
         let mut recv = self.recv.lock();
         recv.pipes.insert(id, inbound);
@@ -670,7 +681,7 @@ impl SocketCore {
         self.notify_pollers();
     }
 
-    /// Removes a connection: its route (later sends: HostUnreachable) and its inbound pipe.
+    /// Removes a connection: its route (later sends: `HostUnreachable`) and its inbound pipe.
     fn detach(&self, id: u32, linger: Option<Duration>) {
         if let Some(route) = self.routes.write().remove(&id) {
             route.sender.close(linger);
@@ -770,7 +781,7 @@ impl SocketCore {
     ///
     /// Lost wake-ups are impossible: a waker bumps `send_epoch` and then, only if it sees a
     /// waiter, notifies under `send_lock`; a waiter registers in `send_waiters` under
-    /// `send_lock` and re-checks the epoch before sleeping (all SeqCst).
+    /// `send_lock` and re-checks the epoch before sleeping (all `SeqCst`).
     fn wait_for_room(
         &self,
         epoch: u64,
@@ -827,7 +838,7 @@ impl SocketCore {
         loop {
             self.check_usable()?;
             let mut gone = Vec::new();
-            let taken = take_one(&mut recv, &mut gone);
+            let taken = take_one(&mut recv, &mut gone, self.kind.is_routed());
             if taken.is_some() && recv.waiters > 0 && !recv.ready.is_empty() {
                 // One pipe wake-up may stand for many messages: pass the baton on.
                 self.recv_cv.notify_one();
@@ -875,7 +886,7 @@ impl SocketCore {
             if timed_out {
                 self.check_usable()?;
                 let mut gone = Vec::new();
-                let taken = take_one(&mut recv, &mut gone);
+                let taken = take_one(&mut recv, &mut gone, self.kind.is_routed());
                 drop(recv);
                 for id in gone {
                     self.drop_route(id);
@@ -977,7 +988,9 @@ impl SocketCore {
         // Accepted connections still holding messages: their listener must stay open while
         // they flush (closing a listener ends the connections it accepted).
         let accepted_busy = pipes.iter().any(|(id, p)| {
-            p.state.as_ref().is_some_and(|s| s.is_accepted() && !s.is_finished())
+            p.state
+                .as_ref()
+                .is_some_and(|s| s.is_accepted() && !s.is_finished())
                 && routes.get(id).is_some_and(|r| !r.sender.is_empty())
         });
         // Outbound pipes close with LINGER first: connections flush what is queued.
@@ -985,7 +998,10 @@ impl SocketCore {
             route.sender.close(linger);
         }
         let lingers = linger != Some(Duration::ZERO);
-        let mut lingering = Lingering { deadline: deadline_of(linger), ..Lingering::default() };
+        let mut lingering = Lingering {
+            deadline: deadline_of(linger),
+            ..Lingering::default()
+        };
         for bound in control.bound {
             match bound.listener {
                 Some(listener) if lingers && accepted_busy => lingering.listeners.push(listener),
@@ -1025,7 +1041,8 @@ impl SocketCore {
 }
 
 /// Pops ready pipes until one yields a message. Pipes found closed go to `gone`.
-fn take_one(recv: &mut RecvState, gone: &mut Vec<u32>) -> Option<Message> {
+/// `stamp`: PEER/SERVER stamp the sender's routing id; CLIENT messages carry none.
+fn take_one(recv: &mut RecvState, gone: &mut Vec<u32>, stamp: bool) -> Option<Message> {
     while let Some(id) = recv.ready.pop_front() {
         let Some(pipe) = recv.pipes.get_mut(&id) else {
             continue;
@@ -1044,7 +1061,8 @@ fn take_one(recv: &mut RecvState, gone: &mut Vec<u32>) -> Option<Message> {
                 let Some(body) = msg.into_single() else {
                     continue;
                 };
-                return Some(Message::received(body, RoutingId::new(id), properties));
+                let routing_id = if stamp { RoutingId::new(id) } else { None };
+                return Some(Message::received(body, routing_id, properties));
             }
             // Empty for now: the pipe's waker is armed and will queue it again.
             Ok(None) => {}
@@ -1064,8 +1082,12 @@ fn take_one(recv: &mut RecvState, gone: &mut Vec<u32>) -> Option<Message> {
 fn probe(recv: &mut RecvState, gone: &mut Vec<u32>) -> bool {
     let mut readable = false;
     for _ in 0..recv.ready.len() {
-        let Some(id) = recv.ready.pop_front() else { break };
-        let Some(pipe) = recv.pipes.get_mut(&id) else { continue };
+        let Some(id) = recv.ready.pop_front() else {
+            break;
+        };
+        let Some(pipe) = recv.pipes.get_mut(&id) else {
+            continue;
+        };
         if pipe.head.is_none() {
             match pipe.receiver.try_recv() {
                 Ok(Some(msg)) => pipe.head = Some(msg),
@@ -1237,16 +1259,19 @@ impl Acceptor for PeerAcceptor {
         let address = peer_address_from_remote(remote);
         let props = Arc::new(Properties::from_peer(peer, Some(&address)));
         let state = core.ctx.linger.conn_state(true);
-        let inbound =
-            InPipe {
+        let inbound = InPipe {
             receiver: in_rx,
             properties: Some(props),
             state: Some(Arc::clone(&state)),
             head: None,
         };
         let id = core.attach(out_tx, Some(inbound)).ok()?;
-        let events: Arc<dyn ConnectionEvents> =
-            Arc::new(PeerEvents { core: self.core.clone(), routing_id: id, peer_address: None, state });
+        let events: Arc<dyn ConnectionEvents> = Arc::new(PeerEvents {
+            core: self.core.clone(),
+            routing_id: id,
+            peer_address: None,
+            state,
+        });
         Some((
             Link {
                 outbound: out_rx,

@@ -1,6 +1,6 @@
 //! Socket types: their libzmq numbers, ZMTP names, and which ones this crate implements.
 
-/// A ZeroMQ socket type, with libzmq's `ZMQ_*` number.
+/// A socket type, with libzmq's `ZMQ_*` number.
 ///
 /// Only [`SocketType::Peer`], [`SocketType::Server`] and [`SocketType::Client`] are
 /// implemented; creating a socket of any other type fails with

@@ -19,6 +19,12 @@ pub(crate) fn start(endpoint: &Endpoint, opts: &ConnOptions) -> io::Result<(Stre
             let (socket, done) = crate::tcp::connect(dst, src, opts)?;
             Ok((Stream::tcp(socket), done))
         }
+        #[cfg(feature = "ws")]
+        Endpoint::Ws(ws) | Endpoint::Wss(ws) => {
+            let (dst, src) = crate::tcp::resolve_connect(&ws.tcp(), opts.ipv6)?;
+            let (socket, done) = crate::tcp::connect(dst, src, opts)?;
+            Ok((Stream::tcp(socket), done))
+        }
         #[cfg(feature = "ipc")]
         Endpoint::Ipc(ipc) => {
             let addr = crate::ipc::connect_addr(ipc).map_err(into_io)?;
@@ -37,6 +43,10 @@ pub(crate) fn validate(endpoint: &Endpoint, opts: &ConnOptions) -> Result<(), Tr
     match endpoint {
         #[cfg(feature = "tcp")]
         Endpoint::Tcp(tcp) => crate::tcp::validate_connect(tcp, opts.ipv6),
+        #[cfg(feature = "ws")]
+        Endpoint::Ws(ws) => crate::tcp::validate_connect(&ws.tcp(), opts.ipv6),
+        #[cfg(feature = "wss")]
+        Endpoint::Wss(ws) => crate::tcp::validate_connect(&ws.tcp(), opts.ipv6),
         #[cfg(feature = "ipc")]
         Endpoint::Ipc(ipc) => crate::ipc::connect_addr(ipc).map(drop),
         other => Err(crate::endpoint::EndpointError::UnsupportedTransport(

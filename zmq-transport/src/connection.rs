@@ -1,6 +1,10 @@
 //! One connection on the I/O thread: its stream, its codec session, its buffers and its link,
 //! plus (connect side) the reconnect cycle that re-attaches the same link to each new stream.
 //!
+//! The wire is either a ZMTP byte stream (tcp, ipc) or, after an HTTP upgrade, a ZWS 2.0
+//! WebSocket message stream (ws, wss; see [`crate::ws`]). Both share the handshake, heartbeat,
+//! backpressure, linger and reconnect logic here; only reading and writing differ.
+//!
 //! Everything here runs on the I/O thread and never blocks: the stream is non-blocking, the
 //! pipes are lock-free, and callbacks must return promptly.
 
@@ -21,12 +25,24 @@ use crate::io_thread::Ctx;
 use crate::options::{Acceptor, ConnOptions, ConnectionEvents, DisconnectReason, Link};
 use crate::pipe::{PipeClosed, TrySendError};
 use crate::stream::Stream;
+#[cfg(feature = "ws")]
+use crate::ws::{Progress, Upgrade, WsSetup, WsWire};
 
 /// Whether the loop keeps a connection after servicing it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Status {
     Keep,
     Remove,
+}
+
+/// The outcome of one read step on a live wire.
+pub(crate) enum Step {
+    /// Input was handed to the session (or nothing happened): drain its events, go on.
+    Fed,
+    /// The socket has nothing more for now.
+    Blocked,
+    /// The stream ended or failed.
+    End(DisconnectReason),
 }
 
 /// Which side of the connection we are.
@@ -53,6 +69,9 @@ enum Phase {
         stream: Stream,
         deadline: Option<Instant>,
     },
+    /// ws / wss: tcp connected, HTTP upgrade (and TLS handshake) in progress.
+    #[cfg(feature = "ws")]
+    Upgrading(Box<Upgrade>),
     /// Connected: handshake and traffic.
     Live(Box<Live>),
     /// The stream is gone for good; delivering what was received before ending the inbound pipe.
@@ -62,12 +81,8 @@ enum Phase {
 }
 
 struct Live {
-    stream: Stream,
+    wire: Wire,
     session: Session,
-    read_buf: BytesMut,
-    /// Chunks taken from `poll_transmit` and not yet (fully) written.
-    out: VecDeque<Bytes>,
-    out_len: usize,
     /// READABLE is currently registered (false while inbound backpressure pauses reading).
     readable: bool,
     /// The stream may have unread data: set by READABLE events, cleared by `WouldBlock`. Saves
@@ -80,6 +95,24 @@ struct Live {
     outbound_done: bool,
     /// Set when the connection must end once the current round is over.
     close: Option<DisconnectReason>,
+}
+
+/// How messages travel on a live connection.
+enum Wire {
+    /// ZMTP over a byte stream.
+    Zmtp(ZmtpWire),
+    /// ZWS 2.0: one WebSocket message per ZMTP frame.
+    #[cfg(feature = "ws")]
+    Ws(Box<WsWire>),
+}
+
+/// A byte stream with its buffers.
+struct ZmtpWire {
+    stream: Stream,
+    read_buf: BytesMut,
+    /// Chunks taken from `poll_transmit` and not yet (fully) written.
+    out: VecDeque<Bytes>,
+    out_len: usize,
 }
 
 /// A connection (accepted) or a connecter with its current connection.
@@ -98,11 +131,14 @@ pub(crate) struct Conn {
     unsent: Option<Message>,
     /// No more reconnects (connecter closed, I/O thread shutting down).
     stopped: bool,
+    /// ws / wss settings: each new stream starts with an HTTP upgrade.
+    #[cfg(feature = "ws")]
+    ws: Option<Arc<WsSetup>>,
 }
 
 impl Conn {
     /// A connection accepted by listener `listener`; registers the stream and queues the
-    /// greeting.
+    /// greeting (or, for ws, starts waiting for the HTTP upgrade request).
     #[allow(
         clippy::too_many_arguments,
         reason = "a constructor taking each part once"
@@ -114,6 +150,7 @@ impl Conn {
         remote: String,
         opts: ConnOptions,
         mut stream: Stream,
+        #[cfg(feature = "ws")] ws: Option<Arc<WsSetup>>,
         cx: &Ctx,
         now: Instant,
     ) -> io::Result<Self> {
@@ -122,6 +159,35 @@ impl Conn {
             Token(token),
             Interest::READABLE | Interest::WRITABLE,
         )?;
+        #[cfg(feature = "ws")]
+        if let Some(setup) = &ws {
+            let phase = match stream.into_tcp() {
+                Some(sock) => {
+                    match Upgrade::new(setup, sock, opts.codec.handshake_timeout, now) {
+                        Ok(upgrade) => Phase::Upgrading(Box::new(upgrade)),
+                        // The stream is dropped (closed): nothing else to do.
+                        Err(_) => Phase::Done,
+                    }
+                }
+                None => Phase::Done,
+            };
+            return Ok(Self {
+                token,
+                role: Role::Accepted {
+                    listener,
+                    acceptor,
+                    remote,
+                },
+                opts,
+                link: None,
+                events: None,
+                phase,
+                backlog: VecDeque::new(),
+                unsent: None,
+                stopped: true,
+                ws,
+            });
+        }
         let session = Session::new(opts.codec.clone(), now);
         Ok(Self {
             token,
@@ -133,10 +199,12 @@ impl Conn {
             opts,
             link: None,
             events: None,
-            phase: Phase::Live(Box::new(Live::new(stream, session))),
+            phase: Phase::Live(Box::new(Live::new(Wire::zmtp(stream), session))),
             backlog: VecDeque::new(),
             unsent: None,
             stopped: true,
+            #[cfg(feature = "ws")]
+            ws: None,
         })
     }
 
@@ -165,7 +233,16 @@ impl Conn {
             backlog: VecDeque::new(),
             unsent: None,
             stopped: false,
+            #[cfg(feature = "ws")]
+            ws: None,
         }
+    }
+
+    /// Makes every stream of this connecter start with a ws / wss upgrade.
+    #[cfg(feature = "ws")]
+    pub(crate) fn with_ws(mut self, ws: Option<Arc<WsSetup>>) -> Self {
+        self.ws = ws;
+        self
     }
 
     /// The stream reported readiness to read (or an error / hang-up, which a read reveals).
@@ -231,6 +308,8 @@ impl Conn {
                     }
                 }
             }
+            #[cfg(feature = "ws")]
+            Phase::Upgrading(upgrade) => self.service_upgrade(upgrade, cx, now),
             Phase::Live(mut live) => match self.service_live(&mut live, cx, now) {
                 None => {
                     self.phase = Phase::Live(live);
@@ -256,6 +335,13 @@ impl Conn {
                 }
                 self.finish(&DisconnectReason::Closed, cx)
             }
+            #[cfg(feature = "ws")]
+            Phase::Upgrading(_) => {
+                if let Phase::Upgrading(upgrade) = mem::replace(&mut self.phase, Phase::Done) {
+                    upgrade.deregister(&cx.registry);
+                }
+                self.finish(&DisconnectReason::Closed, cx)
+            }
             Phase::Live(_) | Phase::Draining => self.service(cx, now),
             Phase::Done => Status::Remove,
         }
@@ -268,6 +354,11 @@ impl Conn {
             Phase::Live(live) => self.end_live(live, &DisconnectReason::Closed, cx, now),
             Phase::Connecting { mut stream, .. } => {
                 deregister(&mut stream, cx);
+                self.finish(&DisconnectReason::Closed, cx)
+            }
+            #[cfg(feature = "ws")]
+            Phase::Upgrading(upgrade) => {
+                upgrade.deregister(&cx.registry);
                 self.finish(&DisconnectReason::Closed, cx)
             }
             Phase::Idle { .. } => self.finish(&DisconnectReason::Closed, cx),
@@ -326,9 +417,58 @@ impl Conn {
         if let Err(e) = registered {
             return self.after_disconnect(&DisconnectReason::Io(e.kind()), false, cx, now);
         }
+        #[cfg(feature = "ws")]
+        if let Some(setup) = &self.ws {
+            let Some(sock) = stream.into_tcp() else {
+                let reason = DisconnectReason::WebSocket("ws needs a tcp stream".into());
+                return self.after_disconnect(&reason, false, cx, now);
+            };
+            return match Upgrade::new(setup, sock, self.opts.codec.handshake_timeout, now) {
+                Ok(upgrade) => {
+                    self.phase = Phase::Upgrading(Box::new(upgrade));
+                    self.service(cx, now)
+                }
+                Err(reason) => self.after_disconnect(&reason, true, cx, now),
+            };
+        }
         let session = Session::new(self.opts.codec.clone(), now);
-        self.phase = Phase::Live(Box::new(Live::new(stream, session)));
+        self.phase = Phase::Live(Box::new(Live::new(Wire::zmtp(stream), session)));
         self.service(cx, now)
+    }
+
+    /// ws / wss: drives the HTTP upgrade (and TLS handshake) until it completes, fails or
+    /// passes the handshake deadline; then runs the session over WebSocket framing.
+    #[cfg(feature = "ws")]
+    fn service_upgrade(&mut self, mut upgrade: Box<Upgrade>, cx: &mut Ctx, now: Instant) -> Status {
+        self.deliver_backlog();
+        if self.unconnected_should_end(now) {
+            upgrade.deregister(&cx.registry);
+            return self.finish(&DisconnectReason::Closed, cx);
+        }
+        if upgrade.deadline.is_some_and(|d| now >= d) {
+            upgrade.deregister(&cx.registry);
+            let reason = DisconnectReason::Protocol(zmtp_codec::ProtocolError::HandshakeTimeout);
+            return self.after_disconnect(&reason, true, cx, now);
+        }
+        match upgrade.advance(&self.opts.codec.mechanism) {
+            Progress::Pending => {
+                cx.set_timer(self.token, min_time(upgrade.deadline, self.linger_at()));
+                self.phase = Phase::Upgrading(upgrade);
+                Status::Keep
+            }
+            Progress::Done(wire, protocol) => {
+                let mut codec = self.opts.codec.clone();
+                codec.framing = zmtp_codec::Framing::WebSocket(protocol);
+                // The handshake deadline counts from the tcp connection, upgrade included.
+                let session = Session::new(codec, upgrade.started);
+                self.phase = Phase::Live(Box::new(Live::new(Wire::Ws(Box::new(wire)), session)));
+                self.service(cx, now)
+            }
+            Progress::Failed(reason) => {
+                upgrade.deregister(&cx.registry);
+                self.after_disconnect(&reason, true, cx, now)
+            }
+        }
     }
 
     /// One round on a live connection. `Some(reason)` ends it.
@@ -351,8 +491,8 @@ impl Conn {
         if live.close.is_none() && self.backlog.is_empty() && live.read_pending {
             ended = self.read(live, cx, now);
         }
-        if let Err(e) = self.flush(live, cx) {
-            ended.get_or_insert(DisconnectReason::Io(e.kind()));
+        if let Err(reason) = self.flush(live, cx) {
+            ended.get_or_insert(reason);
         }
         if let Some(reason) = live.close.take() {
             return Some(reason);
@@ -360,7 +500,7 @@ impl Conn {
         if ended.is_some() {
             return ended;
         }
-        if live.outbound_done && live.out.is_empty() && live.session.transmit_len() == 0 {
+        if live.outbound_done && live.wire.is_flushed() && live.session.transmit_len() == 0 {
             // Linger complete: everything the sender queued is on the wire.
             return Some(DisconnectReason::Closed);
         }
@@ -374,7 +514,7 @@ impl Conn {
                 Interest::WRITABLE
             };
             if let Err(e) = live
-                .stream
+                .wire
                 .reregister(&cx.registry, Token(self.token), interest)
             {
                 return Some(DisconnectReason::Io(e.kind()));
@@ -393,24 +533,23 @@ impl Conn {
     /// Reads until `WouldBlock` (or a budget), feeding the session and delivering messages.
     fn read(&mut self, live: &mut Live, cx: &mut Ctx, now: Instant) -> Option<DisconnectReason> {
         for _ in 0..READ_BUDGET {
-            match live.stream.read(&mut cx.scratch) {
-                Ok(0) => return Some(DisconnectReason::Io(io::ErrorKind::UnexpectedEof)),
-                Ok(n) => {
-                    live.read_buf
-                        .extend_from_slice(cx.scratch.get(..n).unwrap_or_default());
-                    // A failure is also queued as Event::Closed, handled by drain_events.
-                    let _ = live.session.handle_input(&mut live.read_buf, now);
+            let step = match &mut live.wire {
+                Wire::Zmtp(wire) => wire.read_into(&mut live.session, &mut cx.scratch, now),
+                #[cfg(feature = "ws")]
+                Wire::Ws(wire) => wire.read_into(&mut live.session, now),
+            };
+            match step {
+                Step::Fed => {
                     self.drain_events(live, cx);
                     if live.close.is_some() || !self.backlog.is_empty() {
                         return None;
                     }
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                Step::Blocked => {
                     live.read_pending = false;
                     return None;
                 }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Some(DisconnectReason::Io(e.kind())),
+                Step::End(reason) => return Some(reason),
             }
         }
         // Budget used up with data possibly left: come back after the others had their turn.
@@ -497,63 +636,82 @@ impl Conn {
         }
     }
 
-    /// Pulls from the outbound pipe into the session (up to a budget, while the session's
-    /// output is below a cap) and writes with `write_vectored` until `WouldBlock` or nothing is
-    /// left.
-    fn flush(&mut self, live: &mut Live, cx: &mut Ctx) -> io::Result<()> {
-        let mut budget = PULL_BUDGET;
-        loop {
-            if live.attached && !live.outbound_done && !live.session.is_closed() {
-                if let Some(link) = &self.link {
-                    while budget > 0 && live.session.transmit_len() + live.out_len < TRANSMIT_CAP {
-                        let msg = match self.unsent.take() {
-                            Some(msg) => msg,
-                            None => match link.outbound.try_recv() {
-                                Ok(Some(msg)) => msg,
-                                Ok(None) => break,
-                                Err(PipeClosed) => {
-                                    live.outbound_done = true;
-                                    break;
-                                }
-                            },
-                        };
-                        budget -= 1;
-                        if let Err(e) = live.session.send(msg) {
-                            self.unsent = Some(e.into_message());
-                            break;
-                        }
+    /// Moves messages from the outbound pipe into the session while its output plus `queued`
+    /// (octets the wire holds) stays below the cap. Returns how many were moved.
+    fn pull(
+        &mut self,
+        session: &mut Session,
+        attached: bool,
+        outbound_done: &mut bool,
+        queued: usize,
+        budget: &mut usize,
+    ) -> usize {
+        let mut pulled = 0;
+        if !attached || *outbound_done || session.is_closed() {
+            return 0;
+        }
+        let Some(link) = &self.link else {
+            return 0;
+        };
+        while *budget > 0 && session.transmit_len() + queued < TRANSMIT_CAP {
+            let msg = match self.unsent.take() {
+                Some(msg) => msg,
+                None => match link.outbound.try_recv() {
+                    Ok(Some(msg)) => msg,
+                    Ok(None) => break,
+                    Err(PipeClosed) => {
+                        *outbound_done = true;
+                        break;
                     }
-                }
-            }
-            while live.out.len() < MAX_IOSLICES {
-                match live.session.poll_transmit() {
-                    Some(chunk) if chunk.is_empty() => {}
-                    Some(chunk) => {
-                        live.out_len += chunk.len();
-                        live.out.push_back(chunk);
-                    }
-                    None => break,
-                }
-            }
-            if live.out.is_empty() {
+                },
+            };
+            *budget -= 1;
+            pulled += 1;
+            if let Err(e) = session.send(msg) {
+                self.unsent = Some(e.into_message());
                 break;
             }
-            let mut slices = [IoSlice::new(&[]); MAX_IOSLICES];
-            let mut count = 0;
-            for (slot, chunk) in slices.iter_mut().zip(live.out.iter()) {
-                *slot = IoSlice::new(chunk);
-                count += 1;
-            }
-            match live
-                .stream
-                .write_vectored(slices.get(..count).unwrap_or_default())
-            {
-                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(written) => live.consume(written),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
+        }
+        pulled
+    }
+
+    /// Pulls from the outbound pipe into the session (up to a budget, while the output waiting
+    /// for the wire is below a cap) and writes until `WouldBlock` or nothing is left: byte
+    /// streams with `write_vectored`, WebSocket messages through the engine.
+    fn flush(&mut self, live: &mut Live, cx: &mut Ctx) -> Result<(), DisconnectReason> {
+        let mut budget = PULL_BUDGET;
+        let Live {
+            wire,
+            session,
+            attached,
+            outbound_done,
+            ..
+        } = live;
+        match wire {
+            Wire::Zmtp(wire) => loop {
+                self.pull(session, *attached, outbound_done, wire.out_len, &mut budget);
+                if !wire.write(session).map_err(|e| DisconnectReason::Io(e.kind()))? {
+                    break;
+                }
+            },
+            #[cfg(feature = "ws")]
+            Wire::Ws(wire) => loop {
+                let pulled = self.pull(session, *attached, outbound_done, wire.pending(), &mut budget);
+                let mut moved = false;
+                while wire.pending() < TRANSMIT_CAP {
+                    let Some(unit) = session.poll_ws_transmit() else {
+                        break;
+                    };
+                    wire.write(unit)?;
+                    moved = true;
+                }
+                if !wire.flush()? {
+                    break;
+                }
+                if pulled == 0 && !moved {
+                    break;
+                }
+            },
         }
         if budget == 0 {
             // More may be queued: continue after the other connections had their turn.
@@ -578,7 +736,7 @@ impl Conn {
                 self.backlog.push_back(msg);
             }
         }
-        deregister(&mut live.stream, cx);
+        live.wire.deregister(cx);
         drop(live);
         self.after_disconnect(reason, true, cx, now)
     }
@@ -689,20 +847,114 @@ impl Conn {
 }
 
 impl Live {
-    fn new(stream: Stream, session: Session) -> Self {
+    fn new(wire: Wire, session: Session) -> Self {
         Self {
-            stream,
+            wire,
             session,
-            // Grows with what arrives (nothing allocated for an idle connection); bodies are
-            // split off zero-copy, so one buffer serves the messages of one read.
-            read_buf: BytesMut::new(),
-            out: VecDeque::new(),
-            out_len: 0,
             readable: true,
             read_pending: true,
             attached: false,
             outbound_done: false,
             close: None,
+        }
+    }
+}
+
+impl Wire {
+    fn zmtp(stream: Stream) -> Self {
+        Self::Zmtp(ZmtpWire {
+            stream,
+            // Grows with what arrives (nothing allocated for an idle connection); bodies are
+            // split off zero-copy, so one buffer serves the messages of one read.
+            read_buf: BytesMut::new(),
+            out: VecDeque::new(),
+            out_len: 0,
+        })
+    }
+
+    /// Nothing taken from the session waits to be written.
+    fn is_flushed(&self) -> bool {
+        match self {
+            Self::Zmtp(wire) => wire.out.is_empty(),
+            #[cfg(feature = "ws")]
+            Self::Ws(wire) => wire.pending() == 0,
+        }
+    }
+
+    fn reregister(
+        &mut self,
+        registry: &mio::Registry,
+        token: Token,
+        interest: Interest,
+    ) -> io::Result<()> {
+        match self {
+            Self::Zmtp(wire) => wire.stream.reregister(registry, token, interest),
+            #[cfg(feature = "ws")]
+            Self::Ws(wire) => wire.reregister(registry, token, interest),
+        }
+    }
+
+    fn deregister(&mut self, cx: &Ctx) {
+        match self {
+            Self::Zmtp(wire) => deregister(&mut wire.stream, cx),
+            #[cfg(feature = "ws")]
+            Self::Ws(wire) => wire.deregister(&cx.registry),
+        }
+    }
+}
+
+impl ZmtpWire {
+    /// One read from the stream, fed to the session.
+    fn read_into(&mut self, session: &mut Session, scratch: &mut [u8], now: Instant) -> Step {
+        match self.stream.read(scratch) {
+            Ok(0) => Step::End(DisconnectReason::Io(io::ErrorKind::UnexpectedEof)),
+            Ok(n) => {
+                self.read_buf
+                    .extend_from_slice(scratch.get(..n).unwrap_or_default());
+                // A failure is also queued as Event::Closed, handled by drain_events.
+                let _ = session.handle_input(&mut self.read_buf, now);
+                Step::Fed
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Step::Blocked,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => Step::Fed,
+            Err(e) => Step::End(DisconnectReason::Io(e.kind())),
+        }
+    }
+
+    /// Takes chunks from the session and writes them with `write_vectored`. `Ok(true)`: all
+    /// written, come back for more; `Ok(false)`: the socket is full or nothing is left.
+    fn write(&mut self, session: &mut Session) -> io::Result<bool> {
+        while self.out.len() < MAX_IOSLICES {
+            match session.poll_transmit() {
+                Some(chunk) if chunk.is_empty() => {}
+                Some(chunk) => {
+                    self.out_len += chunk.len();
+                    self.out.push_back(chunk);
+                }
+                None => break,
+            }
+        }
+        if self.out.is_empty() {
+            return Ok(false);
+        }
+        let mut slices = [IoSlice::new(&[]); MAX_IOSLICES];
+        let mut count = 0;
+        for (slot, chunk) in slices.iter_mut().zip(self.out.iter()) {
+            *slot = IoSlice::new(chunk);
+            count += 1;
+        }
+        match self
+            .stream
+            .write_vectored(slices.get(..count).unwrap_or_default())
+        {
+            Ok(0) => Err(io::ErrorKind::WriteZero.into()),
+            Ok(written) => {
+                self.consume(written);
+                Ok(true)
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(false),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(true),
+            Err(e) => Err(e),
         }
     }
 

@@ -2,7 +2,9 @@
 //!
 //! The rules follow libzmq 4.3.5 (PROTOCOL.md §7): the string is split at the first `://`; a
 //! missing separator, an empty scheme or an empty address is invalid; an unknown scheme is an
-//! unsupported transport. Connect addresses get libzmq's syntax check before anything else.
+//! unsupported transport. tcp connect addresses get libzmq's syntax check before anything else.
+//! ws and wss addresses (`host:port[/path]`, PROTOCOL.md §6.1) are parsed when the `ws` / `wss`
+//! features are compiled in.
 
 use std::fmt;
 use std::net::{IpAddr, Ipv6Addr};
@@ -12,7 +14,8 @@ use std::path::PathBuf;
 ///
 /// `Udp`, `Pgm`, `Epgm`, `Norm`, `Tipc` and `Vmci` are recognised but not implemented by this
 /// crate: parsing such an endpoint gives [`EndpointError::UnsupportedTransport`]. `Ws` and `Wss`
-/// are recognised and will be implemented later.
+/// are implemented behind the `ws` and `wss` cargo features (without them they are unsupported
+/// too).
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Scheme {
@@ -102,6 +105,10 @@ pub enum Endpoint {
     Ipc(IpcEndpoint),
     /// `inproc://name`; the name is everything after `://` and is never empty.
     Inproc(String),
+    /// `ws://host:port[/path]` (ZWS 2.0; parsed only with the `ws` feature).
+    Ws(WsEndpoint),
+    /// `wss://host:port[/path]` (ZWS 2.0 over TLS; parsed only with the `wss` feature).
+    Wss(WsEndpoint),
 }
 
 impl Endpoint {
@@ -130,6 +137,8 @@ impl Endpoint {
             Self::Tcp(_) => Scheme::Tcp,
             Self::Ipc(_) => Scheme::Ipc,
             Self::Inproc(_) => Scheme::Inproc,
+            Self::Ws(_) => Scheme::Ws,
+            Self::Wss(_) => Scheme::Wss,
         }
     }
 }
@@ -140,6 +149,8 @@ impl fmt::Display for Endpoint {
             Self::Tcp(tcp) => write!(f, "tcp://{tcp}"),
             Self::Ipc(ipc) => write!(f, "ipc://{ipc}"),
             Self::Inproc(name) => write!(f, "inproc://{name}"),
+            Self::Ws(ws) => write!(f, "ws://{ws}"),
+            Self::Wss(ws) => write!(f, "wss://{ws}"),
         }
     }
 }
@@ -207,6 +218,43 @@ pub struct TcpSource {
 impl fmt::Display for TcpSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write_host_port(f, &self.host, self.port)
+    }
+}
+
+/// A ws or wss address: `host:port[/path]` (PROTOCOL.md §6.1).
+///
+/// Bind accepts `*` for the host (every interface) and for the port (ephemeral); interface
+/// names and bracketed IPv6 literals work as for tcp. The path defaults to `/` and is kept
+/// whole: libzmq 4.3.5 keeps only the last segment of a multi-segment path (`ws://h:1/a/b`
+/// requests `GET /b`, and binding such a path fails), a bug fixed upstream after 4.3.5 (libzmq
+/// PR #4909). We send and report the full path. The server side ignores the request path, as
+/// libzmq does.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct WsEndpoint {
+    /// Host to bind to or connect to.
+    pub host: Host,
+    /// Port; `None` is `*` (an ephemeral port, bind only).
+    pub port: Option<u16>,
+    /// The HTTP request path, starting with `/` (default `/`). Only RFC 3986 path and query
+    /// characters are allowed: `A-Z a-z 0-9 - . _ ~ ! $ & ' ( ) * + , ; = : @ / % ?`.
+    pub path: String,
+}
+
+impl WsEndpoint {
+    /// The tcp address underneath (host and port, no source).
+    pub(crate) fn tcp(&self) -> TcpEndpoint {
+        TcpEndpoint {
+            host: self.host.clone(),
+            port: self.port,
+            source: None,
+        }
+    }
+}
+
+impl fmt::Display for WsEndpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write_host_port(f, &self.host, self.port)?;
+        f.write_str(&self.path)
     }
 }
 
@@ -291,6 +339,10 @@ fn parse(s: &str, side: Side) -> Result<Endpoint, EndpointError> {
         Scheme::Ipc => parse_ipc(address, side).map(Endpoint::Ipc),
         #[cfg(feature = "inproc")]
         Scheme::Inproc => Ok(Endpoint::Inproc(address.to_owned())),
+        #[cfg(feature = "ws")]
+        Scheme::Ws => parse_ws(address, side).map(Endpoint::Ws),
+        #[cfg(feature = "wss")]
+        Scheme::Wss => parse_ws(address, side).map(Endpoint::Wss),
         other => Err(EndpointError::UnsupportedTransport(
             other.as_str().to_owned(),
         )),
@@ -412,6 +464,37 @@ fn parse_host(host: &str, bindable: bool) -> Result<Host, EndpointError> {
     Ok(Host::Name(inner.to_owned()))
 }
 
+/// Parses `host:port[/path]`: the path starts at the first `/` (hosts and IPv6 literals never
+/// contain one).
+#[cfg(feature = "ws")]
+fn parse_ws(address: &str, side: Side) -> Result<WsEndpoint, EndpointError> {
+    let (host_port, path) = match address.find('/') {
+        Some(at) => address.split_at(at),
+        None => (address, "/"),
+    };
+    if let Some(bad) = path.bytes().find(|&c| !is_path_char(c)) {
+        return Err(invalid(format!(
+            "character {:?} not allowed in a ws path",
+            char::from(bad)
+        )));
+    }
+    let (host, port) = parse_host_port(host_port, side == Side::Bind)?;
+    if side == Side::Connect && (host == Host::Any || port.is_none()) {
+        return Err(invalid("'*' is not allowed when connecting"));
+    }
+    Ok(WsEndpoint {
+        host,
+        port,
+        path: path.to_owned(),
+    })
+}
+
+/// RFC 3986 `pchar`, `/` and `?` (a ws path may carry a query).
+#[cfg(feature = "ws")]
+fn is_path_char(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/%?".contains(&c)
+}
+
 #[cfg(feature = "ipc")]
 fn parse_ipc(address: &str, side: Side) -> Result<IpcEndpoint, EndpointError> {
     // libzmq: the path must fit in sun_path with its terminating NUL (107 bytes on Linux).
@@ -481,7 +564,14 @@ mod tests {
             Endpoint::parse_connect("TCP://127.0.0.1:5"),
             Err(EndpointError::UnsupportedTransport("TCP".into()))
         );
-        for s in ["udp", "pgm", "epgm", "norm", "tipc", "vmci", "ws", "wss"] {
+        let mut unsupported = vec!["udp", "pgm", "epgm", "norm", "tipc", "vmci"];
+        if cfg!(not(feature = "ws")) {
+            unsupported.push("ws");
+        }
+        if cfg!(not(feature = "wss")) {
+            unsupported.push("wss");
+        }
+        for s in unsupported {
             let ep = format!("{s}://127.0.0.1:5555");
             assert_eq!(
                 Endpoint::parse_connect(&ep),
@@ -761,6 +851,139 @@ mod tests {
                 })
             )),
         ]
+    }
+
+    #[cfg(feature = "ws")]
+    fn ws(host: Host, port: Option<u16>, path: &str) -> WsEndpoint {
+        WsEndpoint {
+            host,
+            port,
+            path: path.to_owned(),
+        }
+    }
+
+    #[cfg(feature = "ws")]
+    #[test]
+    fn ws_table_from_protocol_6_1() {
+        let lo = Host::Ip(IpAddr::V4(Ipv4Addr::LOCALHOST));
+        assert_eq!(
+            Endpoint::parse_connect("ws://127.0.0.1:5555"),
+            Ok(Endpoint::Ws(ws(lo.clone(), Some(5555), "/")))
+        );
+        // The whole multi-segment path is kept (libzmq 4.3.5 keeps only "/b").
+        assert_eq!(
+            Endpoint::parse_connect("ws://127.0.0.1:5555/a/b"),
+            Ok(Endpoint::Ws(ws(lo.clone(), Some(5555), "/a/b")))
+        );
+        assert_eq!(
+            Endpoint::parse_bind("ws://*:*/roundtrip"),
+            Ok(Endpoint::Ws(ws(Host::Any, None, "/roundtrip")))
+        );
+        assert_eq!(
+            Endpoint::parse_bind("ws://127.0.0.1:*/a/b"),
+            Ok(Endpoint::Ws(ws(lo, None, "/a/b")))
+        );
+        assert_eq!(
+            Endpoint::parse_bind("ws://[::1]:7/x?y=1"),
+            Ok(Endpoint::Ws(ws(
+                Host::Ip(IpAddr::V6(Ipv6Addr::LOCALHOST)),
+                Some(7),
+                "/x?y=1"
+            )))
+        );
+        assert_eq!(
+            Endpoint::parse_bind("ws://eth0:80"),
+            Ok(Endpoint::Ws(ws(Host::Name("eth0".into()), Some(80), "/")))
+        );
+        for s in [
+            "ws://*:5555",
+            "ws://127.0.0.1:*",
+            "ws://127.0.0.1",
+            "ws://127.0.0.1/x",
+            "ws://127.0.0.1:x/",
+            "ws://:5/",
+            "ws://h:5/a b",
+            "ws://h:5/a#b",
+            "ws://h:5/\"\"",
+        ] {
+            assert!(is_invalid(Endpoint::parse_connect(s)), "{s}");
+        }
+        assert!(is_invalid(Endpoint::parse_bind("ws://h:5/a b")));
+        assert_eq!(Endpoint::parse_bind("ws://*:1").unwrap().scheme(), Scheme::Ws);
+        assert_eq!(
+            Endpoint::parse_connect("ws://h:1").unwrap().to_string(),
+            "ws://h:1/"
+        );
+        assert_eq!(
+            Endpoint::parse_bind("ws://*:*/a/b").unwrap().to_string(),
+            "ws://*:*/a/b"
+        );
+    }
+
+    #[cfg(feature = "wss")]
+    #[test]
+    fn wss_parses_like_ws() {
+        assert_eq!(
+            Endpoint::parse_connect("wss://localhost:443/p"),
+            Ok(Endpoint::Wss(ws(Host::Name("localhost".into()), Some(443), "/p")))
+        );
+        assert_eq!(
+            Endpoint::parse_bind("wss://*:*").unwrap().to_string(),
+            "wss://*:*/"
+        );
+        assert_eq!(Endpoint::parse_bind("wss://*:*").unwrap().scheme(), Scheme::Wss);
+    }
+
+    #[cfg(feature = "ws")]
+    fn ws_path() -> impl Strategy<Value = String> {
+        "(/[a-zA-Z0-9_.~!$&'()*+,;=:@%?-]{0,10}){1,4}"
+    }
+
+    #[cfg(feature = "ws")]
+    fn ws_connect_endpoint() -> impl Strategy<Value = Endpoint> {
+        (connect_host(), any::<u16>(), ws_path(), any::<bool>()).prop_map(
+            |(host, port, path, secure)| {
+                let ep = ws(host, Some(port), &path);
+                if secure && cfg!(feature = "wss") {
+                    Endpoint::Wss(ep)
+                } else {
+                    Endpoint::Ws(ep)
+                }
+            },
+        )
+    }
+
+    #[cfg(feature = "ws")]
+    fn ws_bind_endpoint() -> impl Strategy<Value = Endpoint> {
+        (
+            bind_host(),
+            proptest::option::of(any::<u16>()),
+            ws_path(),
+            any::<bool>(),
+        )
+            .prop_map(|(host, port, path, secure)| {
+                let ep = ws(host, port, &path);
+                if secure && cfg!(feature = "wss") {
+                    Endpoint::Wss(ep)
+                } else {
+                    Endpoint::Ws(ep)
+                }
+            })
+    }
+
+    #[cfg(feature = "ws")]
+    proptest! {
+        #[test]
+        fn ws_connect_round_trip(ep in ws_connect_endpoint()) {
+            let printed = ep.to_string();
+            prop_assert_eq!(Endpoint::parse_connect(&printed), Ok(ep), "{}", printed);
+        }
+
+        #[test]
+        fn ws_bind_round_trip(ep in ws_bind_endpoint()) {
+            let printed = ep.to_string();
+            prop_assert_eq!(Endpoint::parse_bind(&printed), Ok(ep), "{}", printed);
+        }
     }
 
     proptest! {

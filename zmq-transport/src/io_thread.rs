@@ -22,6 +22,8 @@ use crate::ipc::IpcCleanup;
 use crate::options::{Acceptor, ConnOptions, ConnectionEvents, Link, TransportError};
 use crate::pipe::Wake;
 use crate::stream::ListenSocket;
+#[cfg(feature = "ws")]
+use crate::ws::WsSetup;
 
 /// One mio event loop on its own thread.
 ///
@@ -156,6 +158,8 @@ impl IoHandle {
                 acceptor,
                 endpoint: bound.endpoint.clone(),
                 resume_at: None,
+                #[cfg(feature = "ws")]
+                ws: bound.ws,
             }),
             token,
         ));
@@ -193,6 +197,8 @@ impl IoHandle {
             return Err(TransportError::Shutdown);
         }
         connecter::validate(ep, &opts)?;
+        #[cfg(feature = "ws")]
+        let ws = WsSetup::client(ep, &opts)?;
         let token = self.shared.next_token();
         let waker: Arc<dyn Wake> = Arc::new(LoopWaker {
             shared: Arc::downgrade(&self.shared),
@@ -201,6 +207,8 @@ impl IoHandle {
         link.outbound.set_waker(Arc::clone(&waker));
         link.inbound.set_waker(waker);
         let conn = Conn::connecter(token, ep.clone(), opts, link, events, Instant::now());
+        #[cfg(feature = "ws")]
+        let conn = conn.with_ws(ws);
         self.shared
             .commands
             .push(Command::Connect(Box::new(conn), token));
@@ -423,6 +431,9 @@ struct ListenerEntry {
     endpoint: String,
     /// Accepting paused until then (after running out of file descriptors).
     resume_at: Option<Instant>,
+    /// ws / wss: accepted streams start with the HTTP upgrade.
+    #[cfg(feature = "ws")]
+    ws: Option<Arc<WsSetup>>,
 }
 
 enum Entity {
@@ -629,6 +640,8 @@ impl EventLoop {
         }
         let opts = entry.opts.clone();
         let acceptor = Arc::clone(&entry.acceptor);
+        #[cfg(feature = "ws")]
+        let ws = entry.ws.clone();
         for (stream, remote) in accepted {
             let child = self.shared.next_token();
             // A stream that cannot be registered is dropped (closed).
@@ -639,6 +652,8 @@ impl EventLoop {
                 remote,
                 opts.clone(),
                 stream,
+                #[cfg(feature = "ws")]
+                ws.clone(),
                 &self.cx,
                 now,
             ) {
@@ -654,6 +669,8 @@ struct Bound {
     endpoint: String,
     #[cfg(feature = "ipc")]
     cleanup: Option<IpcCleanup>,
+    #[cfg(feature = "ws")]
+    ws: Option<Arc<WsSetup>>,
 }
 
 fn bind(ep: &Endpoint, opts: &ConnOptions) -> Result<Bound, TransportError> {
@@ -671,6 +688,28 @@ fn bind(ep: &Endpoint, opts: &ConnOptions) -> Result<Bound, TransportError> {
                 endpoint: crate::tcp::endpoint_string(local),
                 #[cfg(feature = "ipc")]
                 cleanup: None,
+                #[cfg(feature = "ws")]
+                ws: None,
+            })
+        }
+        #[cfg(feature = "ws")]
+        Endpoint::Ws(ws) | Endpoint::Wss(ws) => {
+            // TLS settings first: a wss bind without a usable certificate binds nothing.
+            let setup = WsSetup::server(ep, opts)?;
+            let addr = crate::tcp::resolve_bind(&ws.tcp(), opts.ipv6)?;
+            let socket = crate::tcp::listen(addr, opts)?;
+            let local = socket
+                .local_addr()?
+                .as_socket()
+                .ok_or(TransportError::AddrNotAvailable)?;
+            let tcp = crate::tcp::endpoint_string(local);
+            let address = tcp.strip_prefix("tcp://").unwrap_or(&tcp);
+            Ok(Bound {
+                socket: ListenSocket::tcp(socket),
+                endpoint: format!("{}://{address}{}", ep.scheme(), ws.path),
+                #[cfg(feature = "ipc")]
+                cleanup: None,
+                ws: setup,
             })
         }
         #[cfg(feature = "ipc")]
@@ -680,6 +719,8 @@ fn bind(ep: &Endpoint, opts: &ConnOptions) -> Result<Bound, TransportError> {
                 socket: ListenSocket::unix(bound.socket),
                 endpoint: bound.endpoint,
                 cleanup: bound.cleanup,
+                #[cfg(feature = "ws")]
+                ws: None,
             })
         }
         other => {

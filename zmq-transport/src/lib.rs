@@ -139,10 +139,16 @@ pub mod pipe;
 mod stream;
 #[cfg(feature = "tcp")]
 mod tcp;
+#[cfg(feature = "wss")]
+mod tls;
+#[cfg(feature = "ws")]
+pub mod ws;
 
-pub use endpoint::{Endpoint, EndpointError, Host, IpcEndpoint, Scheme, TcpEndpoint, TcpSource};
+pub use endpoint::{
+    Endpoint, EndpointError, Host, IpcEndpoint, Scheme, TcpEndpoint, TcpSource, WsEndpoint,
+};
 pub use io_thread::{Connecter, IoHandle, IoThread, Listener};
 pub use options::{
-    Acceptor, ConnOptions, ConnectionEvents, DisconnectReason, Link, TransportError,
+    Acceptor, ConnOptions, ConnectionEvents, DisconnectReason, Link, TlsOptions, TransportError,
 };
 pub use pipe::{PipeClosed, PipeReceiver, PipeSender, TrySendError, Wake, pipe, typed_pipe};

@@ -41,6 +41,42 @@ pub struct ConnOptions {
     pub sndbuf: i32,
     /// `SO_RCVBUF` in bytes; `-1` = OS default.
     pub rcvbuf: i32,
+    /// TLS settings of wss endpoints (ignored by every other transport).
+    pub tls: TlsOptions,
+}
+
+/// TLS settings of a wss endpoint, as libzmq's `ZMQ_WSS_*` options.
+///
+/// Bind needs `cert_chain_pem` and `key_pem`; connect needs `trust_pem` and/or `trust_system`.
+/// The client verifies the server's chain and checks its name: `hostname` when set, else the
+/// endpoint's host (DNS names and IP addresses, matched against the certificate's subject
+/// alternative names). This is stricter than libzmq, which skips the name check when
+/// `ZMQ_WSS_HOSTNAME` is empty.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct TlsOptions {
+    /// `ZMQ_WSS_CERT_PEM`: the server's certificate chain (leaf first), PEM.
+    pub cert_chain_pem: Option<String>,
+    /// `ZMQ_WSS_KEY_PEM`: the server's private key (PKCS#8, PKCS#1 or SEC1), PEM.
+    pub key_pem: Option<String>,
+    /// `ZMQ_WSS_TRUST_PEM`: certificates the client trusts as roots, PEM.
+    pub trust_pem: Option<String>,
+    /// `ZMQ_WSS_TRUST_SYSTEM`: also trust the operating system's root store.
+    pub trust_system: bool,
+    /// `ZMQ_WSS_HOSTNAME`: the name sent as SNI and checked against the server certificate.
+    pub hostname: Option<String>,
+}
+
+impl fmt::Debug for TlsOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The private key stays out of logs.
+        f.debug_struct("TlsOptions")
+            .field("cert_chain_pem", &self.cert_chain_pem.as_ref().map(|_| ".."))
+            .field("key_pem", &self.key_pem.as_ref().map(|_| "<redacted>"))
+            .field("trust_pem", &self.trust_pem.as_ref().map(|_| ".."))
+            .field("trust_system", &self.trust_system)
+            .field("hostname", &self.hostname)
+            .finish()
+    }
 }
 
 impl ConnOptions {
@@ -59,6 +95,7 @@ impl ConnOptions {
             backlog: 100,
             sndbuf: -1,
             rcvbuf: -1,
+            tls: TlsOptions::default(),
         }
     }
 }
@@ -130,6 +167,15 @@ pub enum DisconnectReason {
     Io(io::ErrorKind),
     /// Closed locally: listener closed, connecter closed, linger done, or the socket went away.
     Closed,
+    /// ws / wss: the HTTP upgrade was refused or malformed (for example no common ZWS
+    /// sub-protocol), or the peer broke the WebSocket protocol (a text message, bad masking, a
+    /// bad frame). Peer or configuration fault; not reconnectable, like libzmq's protocol
+    /// errors. Carries a description.
+    WebSocket(String),
+    /// wss: the TLS layer failed (untrusted or mismatching certificate, handshake failure,
+    /// alert, malformed record). Reconnectable, as libzmq treats TLS failures as connection
+    /// errors. Carries rustls' description.
+    Tls(String),
 }
 
 impl DisconnectReason {
@@ -137,8 +183,8 @@ impl DisconnectReason {
     pub fn is_reconnectable(&self) -> bool {
         match self {
             Self::Protocol(err) => err.is_reconnectable(),
-            Self::Io(_) => true,
-            Self::Closed => false,
+            Self::Io(_) | Self::Tls(_) => true,
+            Self::Closed | Self::WebSocket(_) => false,
         }
     }
 }
@@ -149,6 +195,8 @@ impl fmt::Display for DisconnectReason {
             Self::Protocol(err) => write!(f, "protocol error: {err}"),
             Self::Io(kind) => write!(f, "I/O error: {kind}"),
             Self::Closed => f.write_str("closed locally"),
+            Self::WebSocket(why) => write!(f, "WebSocket error: {why}"),
+            Self::Tls(why) => write!(f, "TLS error: {why}"),
         }
     }
 }
@@ -177,6 +225,11 @@ pub enum TransportError {
     /// The I/O thread has been shut down.
     #[error("I/O thread shut down")]
     Shutdown,
+    /// wss: the TLS settings cannot be used (caller fault; `EINVAL`): no certificate or key
+    /// for a bind, no trust for a connect, PEM that does not parse, a key that does not match,
+    /// a host name that is not a valid TLS server name. Carries a description.
+    #[error("TLS configuration: {0}")]
+    Tls(String),
 }
 
 impl From<io::Error> for TransportError {

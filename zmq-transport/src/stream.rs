@@ -35,6 +35,16 @@ impl Stream {
         ))
     }
 
+    /// The tcp socket inside (ws and wss run on tcp); `None` for other streams.
+    #[cfg(feature = "ws")]
+    pub(crate) fn into_tcp(self) -> Option<mio::net::TcpStream> {
+        match self {
+            Self::Tcp(s) => Some(s),
+            #[cfg(feature = "ipc")]
+            Self::Unix(_) => None,
+        }
+    }
+
     pub(crate) fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match *self {
             #[cfg(feature = "tcp")]

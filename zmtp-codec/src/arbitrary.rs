@@ -11,7 +11,7 @@ use bytes::Bytes;
 use crate::command::{self, Command};
 use crate::frame::{Frame, FrameHeader, MAX_SHORT_SIZE};
 use crate::greeting::{Greeting, MECHANISM_LEN, Version};
-use crate::{MechanismName, Message, Metadata, SocketType};
+use crate::{MechanismName, Message, Metadata, SocketType, WsProtocol};
 
 impl<'a> Arbitrary<'a> for SocketType {
     fn arbitrary(u: &mut Unstructured<'a>) -> Result<Self> {
@@ -141,6 +141,13 @@ impl<'a> Arbitrary<'a> for Command {
     }
 }
 
+impl<'a> Arbitrary<'a> for WsProtocol {
+    fn arbitrary(u: &mut Unstructured<'a>) -> Result<Self> {
+        u.choose(&[Self::Zws20Null, Self::Zws20Plain, Self::Zws20Bare])
+            .copied()
+    }
+}
+
 /// Up to `max` arbitrary octets.
 fn bytes_up_to(u: &mut Unstructured<'_>, max: usize) -> Result<Bytes> {
     let len = u.arbitrary_len::<u8>()?.min(max);
@@ -232,6 +239,8 @@ mod tests {
             let msg: Message = u.arbitrary().unwrap();
             assert!(msg.frame_count() >= 1);
             let _: SocketType = u.arbitrary().unwrap();
+            let ws: WsProtocol = u.arbitrary().unwrap();
+            assert_eq!(WsProtocol::parse(ws.as_str()), Some(ws));
         }
     }
 }

@@ -21,6 +21,11 @@
 //! * one [`Session`] per connection: greeting, security handshake (NULL, PLAIN), heartbeats,
 //!   message assembly and size limits.
 //!
+//! Two framings ([`Framing`]): ZMTP over a byte stream (tcp, ipc), and ZWS 2.0 over WebSocket
+//! (ws, wss; module [`ws`]), where the transport does the HTTP upgrade and WebSocket framing and
+//! the session exchanges whole WebSocket messages
+//! ([`Session::handle_ws_message`], [`Session::poll_ws_transmit`]).
+//!
 //! Legacy ZMTP 1.0 / 2.0 peers are detected as early as libzmq detects them and refused with
 //! [`ProtocolError::UnsupportedVersion`]; CURVE and GSSAPI with
 //! [`ProtocolError::UnsupportedMechanism`].
@@ -82,6 +87,7 @@ mod metadata;
 mod session;
 mod socket_type;
 mod transmit;
+pub mod ws;
 
 pub use command::Command;
 pub use decode::Decode;
@@ -93,3 +99,4 @@ pub use message::Message;
 pub use metadata::Metadata;
 pub use session::{Config, Event, Framing, PeerInfo, Session};
 pub use socket_type::SocketType;
+pub use ws::{WsProtocol, WsTransmit};

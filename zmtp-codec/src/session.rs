@@ -3,7 +3,8 @@
 //! The [`Session`] is fed bytes ([`Session::handle_input`]) and the time
 //! ([`Session::handle_timeout`]); it yields bytes ([`Session::poll_transmit`]), a deadline
 //! ([`Session::poll_timeout`]) and [`Event`]s ([`Session::poll_event`]). It never performs I/O
-//! and never reads a clock.
+//! and never reads a clock. In ZWS 2.0 mode ([`Framing::WebSocket`]) whole WebSocket messages
+//! replace the bytes: [`Session::handle_ws_message`] and [`Session::poll_ws_transmit`].
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -15,6 +16,7 @@ use crate::frame::{FrameHeader, body_len};
 use crate::greeting::{Greeting, Version};
 use crate::mechanism::{Handshake, Step};
 use crate::transmit::Transmit;
+use crate::ws::{self, WsProtocol, WsTransmit};
 use crate::{
     Decode, DecodeError, Mechanism, MechanismName, Message, Metadata, ProtocolError, SendError,
     SocketType,
@@ -26,6 +28,13 @@ use crate::{
 pub enum Framing {
     /// ZMTP over a byte stream (tcp, ipc): greeting, then length-prefixed frames.
     Stream,
+    /// ZWS 2.0 over WebSocket (ws, wss) with the negotiated sub-protocol (see [`crate::ws`]):
+    /// no greeting, one ZMTP frame per binary WebSocket message, heartbeats as WebSocket pings.
+    ///
+    /// The sub-protocol must fit `Config::mechanism` (`ZWS2.0/NULL` and bare `ZWS2.0` need
+    /// NULL, `ZWS2.0/PLAIN` needs PLAIN); otherwise the session starts closed with
+    /// [`ProtocolError::MechanismMismatch`].
+    WebSocket(WsProtocol),
 }
 
 /// Everything a [`Session`] needs to know about our side of the connection.
@@ -157,11 +166,20 @@ pub enum Event {
 /// [`Session::accept_plain`] or [`Session::close`]:
 ///
 /// 1. drain [`Session::poll_transmit`] and write the chunks in order (large bodies come as their
-///    own chunks, ready for `write_vectored`);
+///    own chunks, ready for `write_vectored`); in WebSocket mode drain
+///    [`Session::poll_ws_transmit`] instead and send each unit as one WebSocket message;
 /// 2. read [`Session::poll_timeout`] and call [`Session::handle_timeout`] when it passes;
 /// 3. drain [`Session::poll_event`].
 ///
 /// Derive read/write interest from [`Session::wants_read`] and [`Session::wants_write`].
+///
+/// # WebSocket (ZWS 2.0) mode
+///
+/// With [`Framing::WebSocket`] the transport performs the HTTP upgrade (choosing the
+/// sub-protocol with [`crate::ws::select`] / [`crate::ws::accept_response`]) and the WebSocket
+/// framing, then feeds each received binary message to [`Session::handle_ws_message`] and
+/// reports received pings and pongs with [`Session::handle_ws_traffic`]. There is no greeting;
+/// the mechanism starts in [`Session::new`].
 ///
 /// # Errors and closing
 ///
@@ -211,6 +229,10 @@ pub struct Session {
     ttl_deadline: Option<Instant>,
 }
 
+/// `PeerInfo::version` for WebSocket sessions, which have no greeting: ZWS 2.0 carries ZMTP 3.1
+/// commands.
+const WS_VERSION: Version = Version::V3_1;
+
 /// Connection phases.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Phase {
@@ -248,16 +270,22 @@ impl Session {
         for (name, value) in config.metadata.iter() {
             ours.push(name.clone(), value.clone());
         }
-        let mut greeting = Greeting::new(config.mechanism.name());
-        greeting.padding = config.identity.as_ref().map_or(1, |id| {
-            u64::try_from(id.len())
-                .unwrap_or(u64::MAX)
-                .saturating_add(1)
-        });
-        let mut tx = Transmit::new(config.max_batch);
-        tx.push_greeting(&greeting);
+        let tx = match config.framing {
+            Framing::Stream => {
+                let mut greeting = Greeting::new(config.mechanism.name());
+                greeting.padding = config.identity.as_ref().map_or(1, |id| {
+                    u64::try_from(id.len())
+                        .unwrap_or(u64::MAX)
+                        .saturating_add(1)
+                });
+                let mut tx = Transmit::new(config.max_batch);
+                tx.push_greeting(&greeting);
+                tx
+            }
+            Framing::WebSocket(_) => Transmit::new_websocket(),
+        };
         let handshake_deadline = positive(config.handshake_timeout).map(|t| now + t);
-        Self {
+        let mut session = Self {
             handshake: Handshake::new(&config.mechanism),
             config,
             ours,
@@ -275,6 +303,30 @@ impl Session {
             next_ping: None,
             heartbeat_deadline: None,
             ttl_deadline: None,
+        };
+        if let Framing::WebSocket(protocol) = session.config.framing {
+            session.start_websocket(protocol);
+        }
+        session
+    }
+
+    /// ZWS 2.0 has no greeting: the sub-protocol fixed the mechanism, which starts at once
+    /// (PROTOCOL.md §6.3).
+    fn start_websocket(&mut self, protocol: WsProtocol) {
+        if !protocol.fits(&self.config.mechanism) {
+            self.fail(ProtocolError::MechanismMismatch {
+                ours: self.config.mechanism.name(),
+                theirs: protocol.mechanism_name(),
+            });
+            return;
+        }
+        self.phase = Phase::Handshake;
+        if protocol == WsProtocol::Zws20Bare {
+            // No mechanism: our routing id (empty unless set) is our first message.
+            let identity = self.config.identity.clone().unwrap_or_default();
+            self.tx.push_data(false, &identity);
+        } else {
+            self.handshake.start(&self.ours, &mut self.tx);
         }
     }
 
@@ -289,12 +341,52 @@ impl Session {
     ///
     /// The [`ProtocolError`] that closed the session. It is returned once and also queued as
     /// [`Event::Closed`]; later calls return `Ok(())` and consume nothing.
+    ///
+    /// On a WebSocket session: [`ProtocolError::FramingMismatch`], nothing consumed, session
+    /// unchanged (use [`Session::handle_ws_message`]).
     pub fn handle_input(&mut self, buf: &mut BytesMut, now: Instant) -> Result<(), ProtocolError> {
+        if self.is_websocket() {
+            return Err(self.framing_mismatch());
+        }
         if self.phase == Phase::Closed {
             return Ok(());
         }
         let result = self.process_input(buf, now);
         self.check(result)
+    }
+
+    /// ZWS 2.0: handles one whole binary WebSocket message (its payload: a flag octet and the
+    /// frame body). The body is kept zero-copy (a slice of `payload`).
+    ///
+    /// Only bits 0 (MORE) and 1 (COMMAND) of the flag octet are looked at, as in libzmq;
+    /// `max_message_size` applies to the body (all frames of a message together), and commands
+    /// are capped as in byte-stream mode.
+    ///
+    /// # Errors
+    ///
+    /// * The [`ProtocolError`] that closed the session, returned once and also queued as
+    ///   [`Event::Closed`]; for example [`DecodeError::EmptyWsMessage`] for an empty payload,
+    ///   [`DecodeError::CommandWithMore`] for flag `0x03`. Later calls return `Ok(())`.
+    /// * On a byte-stream session: [`ProtocolError::FramingMismatch`], session unchanged.
+    pub fn handle_ws_message(&mut self, payload: Bytes, now: Instant) -> Result<(), ProtocolError> {
+        if !self.is_websocket() {
+            return Err(self.framing_mismatch());
+        }
+        if self.phase == Phase::Closed {
+            return Ok(());
+        }
+        let result = self.process_ws_message(payload, now);
+        self.check(result)
+    }
+
+    /// ZWS 2.0: the transport received a WebSocket ping or pong. Control frames count as
+    /// traffic: they cancel the heartbeat timeout and the TTL timer (libzmq answers pings
+    /// itself with an empty pong, PROTOCOL.md §6.5; that is the transport's job). Does nothing
+    /// on a byte-stream or closed session.
+    pub fn handle_ws_traffic(&mut self, _now: Instant) {
+        if self.is_websocket() && self.phase != Phase::Closed {
+            self.on_traffic();
+        }
     }
 
     /// Advances the timers to `now`: sends due PINGs and enforces deadlines.
@@ -362,12 +454,20 @@ impl Session {
         self.events.pop_front()
     }
 
-    /// The next chunk of bytes for the wire, if any, in order.
+    /// The next chunk of bytes for the wire, if any, in order. Always `None` on a WebSocket
+    /// session (use [`Session::poll_ws_transmit`]).
     pub fn poll_transmit(&mut self) -> Option<Bytes> {
         self.tx.poll()
     }
 
-    /// Octets queued for the wire (for backpressure).
+    /// ZWS 2.0: the next WebSocket message to send, if any, in order. Always `None` on a
+    /// byte-stream session.
+    pub fn poll_ws_transmit(&mut self) -> Option<WsTransmit> {
+        self.tx.poll_ws()
+    }
+
+    /// Octets queued for the wire (for backpressure). On a WebSocket session: the payload
+    /// octets of the queued binary messages (WebSocket headers not counted, pings count 0).
     pub fn transmit_len(&self) -> usize {
         self.tx.len()
     }
@@ -393,9 +493,9 @@ impl Session {
         self.phase != Phase::Closed
     }
 
-    /// Whether bytes are queued for the wire.
+    /// Whether bytes (or, on a WebSocket session, messages or pings) are queued for the wire.
     pub fn wants_write(&self) -> bool {
-        self.tx.len() > 0
+        !self.tx.is_empty()
     }
 
     /// Whether the handshake is done and the session not closed.
@@ -423,6 +523,23 @@ impl Session {
     /// exceeds `max_message_size` plus one frame header.
     pub fn buffered_len(&self) -> usize {
         self.partial.iter().map(Bytes::len).sum()
+    }
+
+    /// Whether this session uses ZWS 2.0 framing.
+    fn is_websocket(&self) -> bool {
+        matches!(self.config.framing, Framing::WebSocket(_))
+    }
+
+    /// Whether this session runs bare `ZWS2.0` (no mechanism, routing-id messages).
+    fn is_bare_ws(&self) -> bool {
+        self.config.framing == Framing::WebSocket(WsProtocol::Zws20Bare)
+    }
+
+    /// The error for calling the other framing mode's input method.
+    fn framing_mismatch(&self) -> ProtocolError {
+        ProtocolError::FramingMismatch {
+            configured: self.config.framing,
+        }
     }
 
     /// Closes on error: records it once.
@@ -508,20 +625,7 @@ impl Session {
             Decode::Incomplete { .. } => return Ok(false),
         };
         if header.command {
-            // libzmq applies ZMQ_MAXMSGSIZE to every frame, commands included (v2_decoder).
-            let limit = self
-                .config
-                .max_message_size
-                .map_or(self.config.max_command_size, |max| {
-                    max.min(self.config.max_command_size)
-                });
-            if header.size > limit {
-                return Err(DecodeError::FrameTooLarge {
-                    size: header.size,
-                    limit,
-                }
-                .into());
-            }
+            self.check_command_size(header.size)?;
             let Some(body) = split_body(buf, header_len, header.size)? else {
                 return Ok(false);
             };
@@ -529,21 +633,7 @@ impl Session {
             self.on_command(&body, now)?;
             return Ok(true);
         }
-        if self.phase != Phase::Ready {
-            // libzmq passes no data before the handshake is done; a data frame here is a
-            // protocol violation.
-            return Err(ProtocolError::UnexpectedData);
-        }
-        // DESIGN.md "Hostile input": MAXMSGSIZE bounds the whole message, all frames together,
-        // and is enforced from the header before the body is buffered.
-        let partial_size = self.partial_size;
-        if let Some(limit) = self
-            .config
-            .max_message_size
-            .filter(|&limit| header.size > limit.saturating_sub(partial_size))
-        {
-            return Err(ProtocolError::MessageTooLarge { limit });
-        }
+        self.check_data_frame(header.size)?;
         if self.dropping || (self.config.drop_multipart && header.more) {
             // Drop multipart messages frame by frame: discard bodies as they arrive.
             buf.advance(header_len);
@@ -561,8 +651,51 @@ impl Session {
             return Ok(false);
         };
         self.on_traffic();
-        if header.more {
-            self.partial_size = self.partial_size.saturating_add(header.size);
+        self.keep_data_frame(header.more, body);
+        Ok(true)
+    }
+
+    /// Checks a command frame's size against the limits, from its header.
+    fn check_command_size(&self, size: u64) -> Result<(), ProtocolError> {
+        // libzmq applies ZMQ_MAXMSGSIZE to every frame, commands included (v2_decoder).
+        let limit = self
+            .config
+            .max_message_size
+            .map_or(self.config.max_command_size, |max| {
+                max.min(self.config.max_command_size)
+            });
+        if size > limit {
+            return Err(DecodeError::FrameTooLarge { size, limit }.into());
+        }
+        Ok(())
+    }
+
+    /// Checks that a data frame of `size` body octets may arrive now.
+    fn check_data_frame(&self, size: u64) -> Result<(), ProtocolError> {
+        // libzmq passes no data before the handshake is done; a data frame here is a protocol
+        // violation. (Bare ZWS 2.0 is the exception: its first message is the routing id.)
+        if self.phase != Phase::Ready && !self.is_bare_ws() {
+            return Err(ProtocolError::UnexpectedData);
+        }
+        // DESIGN.md "Hostile input": MAXMSGSIZE bounds the whole message, all frames together,
+        // and is enforced from the header before the body is buffered.
+        let partial_size = self.partial_size;
+        if let Some(limit) = self
+            .config
+            .max_message_size
+            .filter(|&limit| size > limit.saturating_sub(partial_size))
+        {
+            return Err(ProtocolError::MessageTooLarge { limit });
+        }
+        Ok(())
+    }
+
+    /// Adds a received data frame to the message being assembled; a final frame delivers it.
+    fn keep_data_frame(&mut self, more: bool, body: Bytes) {
+        if more {
+            self.partial_size = self
+                .partial_size
+                .saturating_add(u64::try_from(body.len()).unwrap_or(u64::MAX));
             self.partial.push(body);
         } else {
             let msg = if self.partial.is_empty() {
@@ -575,7 +708,59 @@ impl Session {
             self.partial_size = 0;
             self.events.push_back(Event::Message(msg));
         }
-        Ok(true)
+    }
+
+    /// ZWS 2.0: one whole frame (flag octet + body) from one binary WebSocket message.
+    fn process_ws_message(&mut self, payload: Bytes, now: Instant) -> Result<(), ProtocolError> {
+        let Some(&flag) = payload.first() else {
+            return Err(DecodeError::EmptyWsMessage.into());
+        };
+        let mut body = payload;
+        body.advance(1);
+        let more = flag & ws::FLAG_MORE != 0;
+        let command = flag & ws::FLAG_COMMAND != 0;
+        let size = u64::try_from(body.len()).unwrap_or(u64::MAX);
+        if command {
+            // Same rule as the byte-stream decoder (RFC 23: MORE "SHALL be zero on command
+            // frames").
+            if more {
+                return Err(DecodeError::CommandWithMore.into());
+            }
+            self.check_command_size(size)?;
+            self.on_traffic();
+            return self.on_command(&body, now);
+        }
+        self.check_data_frame(size)?;
+        self.on_traffic();
+        if self.phase == Phase::Handshake {
+            // Bare ZWS 2.0 (check_data_frame let nothing else through): the peer's routing-id
+            // message is discarded, frame by frame; its final frame completes the handshake.
+            self.partial_size = if more {
+                self.partial_size.saturating_add(size)
+            } else {
+                0
+            };
+            if !more {
+                self.complete_bare_handshake(now);
+            }
+            return Ok(());
+        }
+        if self.dropping || (self.config.drop_multipart && more) {
+            // Drop multipart messages frame by frame; nothing is kept.
+            self.dropping = more;
+            self.partial_size = if more {
+                self.partial_size.saturating_add(size)
+            } else {
+                0
+            };
+            return Ok(());
+        }
+        if body.is_empty() {
+            // An empty body need not pin the payload's memory.
+            body = Bytes::new();
+        }
+        self.keep_data_frame(more, body);
+        Ok(())
     }
 
     /// Discards body octets of a dropped frame. Returns whether anything was consumed.
@@ -612,6 +797,11 @@ impl Session {
     /// Dispatches a command frame body.
     fn on_command(&mut self, body: &Bytes, now: Instant) -> Result<(), ProtocolError> {
         match self.phase {
+            Phase::Handshake if self.is_bare_ws() => {
+                // No mechanism runs: nothing but the routing-id message may come first.
+                let (name, _) = command::split_name(body)?;
+                Err(ProtocolError::UnexpectedCommand(name))
+            }
             Phase::Handshake => {
                 match self.handshake.on_command(body, &self.ours, &mut self.tx)? {
                     Step::Continue => {}
@@ -653,18 +843,39 @@ impl Session {
             });
         }
         self.handshake.finish(&self.ours, &mut self.tx);
+        self.enter_ready(
+            PeerInfo {
+                version: self.peer_version.unwrap_or(WS_VERSION),
+                socket_type,
+                metadata,
+                user_id,
+            },
+            now,
+        );
+        Ok(())
+    }
+
+    /// Bare ZWS 2.0: the peer's routing id arrived (and was discarded). No socket-type check:
+    /// the peer announced none (PROTOCOL.md §6.3).
+    fn complete_bare_handshake(&mut self, now: Instant) {
+        self.enter_ready(
+            PeerInfo {
+                version: WS_VERSION,
+                socket_type: None,
+                metadata: Metadata::new(),
+                user_id: None,
+            },
+            now,
+        );
+    }
+
+    /// Enters the traffic phase and reports the handshake.
+    fn enter_ready(&mut self, info: PeerInfo, now: Instant) {
         self.phase = Phase::Ready;
         self.handshake_deadline = None;
         self.next_ping = positive(self.config.heartbeat_interval).map(|ivl| now + ivl);
-        let info = PeerInfo {
-            version: self.peer_version.unwrap_or(Version::V3_1),
-            socket_type,
-            metadata,
-            user_id,
-        };
         self.peer = Some(info.clone());
         self.events.push_back(Event::HandshakeDone(info));
-        Ok(())
     }
 
     /// Commands after the handshake (PROTOCOL.md §4).
@@ -717,13 +928,19 @@ impl Session {
         let interval = positive(self.config.heartbeat_interval);
         let due = self.next_ping.filter(|&due| now >= due);
         if let (Phase::Ready, Some(_), Some(interval)) = (self.phase, due, interval) {
-            // ZMQ_HEARTBEAT_TTL is carried in deciseconds.
-            let ttl =
-                u16::try_from(self.config.heartbeat_ttl.as_millis() / 100).unwrap_or(u16::MAX);
-            self.tx.push_command(&Command::Ping {
-                ttl,
-                context: Bytes::new(),
-            });
+            if self.is_websocket() {
+                // libzmq's ws engine sends an empty WebSocket ping instead of a ZMTP PING
+                // (no TTL), and arms the same timeout (PROTOCOL.md §6.6).
+                self.tx.push_ws_ping();
+            } else {
+                // ZMQ_HEARTBEAT_TTL is carried in deciseconds.
+                let ttl =
+                    u16::try_from(self.config.heartbeat_ttl.as_millis() / 100).unwrap_or(u16::MAX);
+                self.tx.push_command(&Command::Ping {
+                    ttl,
+                    context: Bytes::new(),
+                });
+            }
             self.next_ping = Some(now + interval);
             // ZMQ_HEARTBEAT_TIMEOUT: unset means "use the interval"; zero disables it.
             let timeout = self.config.heartbeat_timeout.unwrap_or(interval);

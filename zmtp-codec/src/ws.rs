@@ -186,6 +186,9 @@ mod tests {
             select(&Mechanism::Null, ",,ZWS2.0/NULL"),
             Some(WsProtocol::Zws20Null)
         );
-        assert_eq!(select(&plain_client(), "ZWS2.0/PLAIN"), Some(WsProtocol::Zws20Plain));
+        assert_eq!(
+            select(&plain_client(), "ZWS2.0/PLAIN"),
+            Some(WsProtocol::Zws20Plain)
+        );
     }
 }

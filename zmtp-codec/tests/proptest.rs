@@ -7,10 +7,10 @@ use std::time::Instant;
 use bytes::{Bytes, BytesMut};
 use proptest::collection::vec;
 use proptest::prelude::*;
-use support::drain;
+use support::{WsPair, drain, ws_config};
 use zmtp_codec::{
-    Command, Config, Decode, DecodeError, Event, Frame, FrameHeader, Greeting, MechanismName,
-    Message, Metadata, ProtocolError, Session, SocketType, Version,
+    Command, Config, Decode, DecodeError, Event, Frame, FrameHeader, Greeting, Mechanism,
+    MechanismName, Message, Metadata, ProtocolError, Session, SocketType, Version, WsProtocol,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -376,6 +376,126 @@ proptest! {
             );
         } else {
             prop_assert_eq!(err, ProtocolError::MessageTooLarge { limit: 1000 });
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// ZWS 2.0
+
+fn ws_protocol() -> impl Strategy<Value = WsProtocol> {
+    prop_oneof![
+        Just(WsProtocol::Zws20Null),
+        Just(WsProtocol::Zws20Plain),
+        Just(WsProtocol::Zws20Bare),
+    ]
+}
+
+/// A payload that is often plausible (known flags, command names) and sometimes anything.
+fn ws_payload() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        3 => (0_u8..4, vec(any::<u8>(), 0..300)).prop_map(|(flag, body)| {
+            let mut p = vec![flag];
+            p.extend_from_slice(&body);
+            p
+        }),
+        2 => (command(), any::<u8>()).prop_map(|(cmd, flag)| {
+            let mut body = BytesMut::new();
+            cmd.encode(&mut body);
+            let mut p = vec![flag | 0x02];
+            p.extend_from_slice(&body);
+            p
+        }),
+        1 => vec(any::<u8>(), 0..1200),
+        1 => Just(Vec::new()),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// Any message sequence survives a ws session pair, in both directions, on every
+    /// sub-protocol.
+    #[test]
+    fn ws_pair_delivers_any_message_sequence(
+        protocol in ws_protocol(),
+        a_msgs in vec(message(), 0..10),
+        b_msgs in vec(message(), 0..10),
+    ) {
+        let mut a = ws_config(SocketType::PEER, protocol);
+        let mut b = ws_config(SocketType::PEER, protocol);
+        if protocol == WsProtocol::Zws20Plain {
+            a.mechanism = Mechanism::PlainClient {
+                username: Bytes::from_static(b"u"),
+                password: Bytes::from_static(b"p"),
+            };
+            b.mechanism = Mechanism::PlainServer;
+        }
+        let mut pair = WsPair::new(a, b);
+        pair.drive();
+        pair.b.session.accept_plain(true);
+        pair.drive();
+        prop_assert!(pair.a.session.is_ready() && pair.b.session.is_ready());
+        for msg in &a_msgs {
+            pair.a.session.send(msg.clone()).unwrap();
+        }
+        for msg in &b_msgs {
+            pair.b.session.send(msg.clone()).unwrap();
+        }
+        pair.drive();
+        prop_assert_eq!(pair.b.take_messages(), a_msgs);
+        prop_assert_eq!(pair.a.take_messages(), b_msgs);
+        prop_assert!(pair.a.errors.is_empty() && pair.b.errors.is_empty());
+    }
+
+    /// Arbitrary payload sequences, on a fresh ws session or after a valid handshake, never
+    /// panic, end in Ok or a typed error reported once, and never make the session hold more
+    /// than max_message_size.
+    #[test]
+    fn ws_hostile_payloads_never_panic(
+        protocol in ws_protocol(),
+        handshake_first in any::<bool>(),
+        drop_multipart in any::<bool>(),
+        payloads in vec(ws_payload(), 0..24),
+    ) {
+        let now = Instant::now();
+        let mut config = ws_config(SocketType::PEER, protocol);
+        config.max_message_size = Some(1000);
+        config.drop_multipart = drop_multipart;
+        if protocol == WsProtocol::Zws20Plain {
+            config.mechanism = Mechanism::PlainServer;
+        }
+        let mut s = Session::new(config, now);
+        if handshake_first {
+            let first: &[u8] = match protocol {
+                WsProtocol::Zws20Plain => b"\x02\x05HELLO\x01u\x01p",
+                WsProtocol::Zws20Bare => b"\x00",
+                _ => b"\x02\x05READY\x0BSocket-Type\x00\x00\x00\x04PEER",
+            };
+            s.handle_ws_message(Bytes::from_static(first), now).unwrap();
+            if protocol == WsProtocol::Zws20Plain {
+                s.accept_plain(true);
+                s.handle_ws_message(
+                    Bytes::from_static(b"\x02\x08INITIATE\x0BSocket-Type\x00\x00\x00\x04PEER"),
+                    now,
+                )
+                .unwrap();
+            }
+            prop_assert!(s.is_ready());
+        }
+        for payload in payloads {
+            match s.handle_ws_message(Bytes::from(payload), now) {
+                Ok(()) => prop_assert!(s.buffered_len() <= 1000),
+                Err(err) => {
+                    prop_assert!(s.is_closed());
+                    prop_assert_eq!(s.handle_ws_message(Bytes::new(), now), Ok(()));
+                    let events: Vec<Event> = std::iter::from_fn(|| s.poll_event()).collect();
+                    prop_assert_eq!(events.last(), Some(&Event::Closed(err)));
+                    break;
+                }
+            }
+            while s.poll_ws_transmit().is_some() {}
+            prop_assert_eq!(s.poll_transmit(), None);
         }
     }
 }

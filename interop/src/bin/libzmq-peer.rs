@@ -144,7 +144,9 @@ fn echo(endpoint: &str, count: Option<u64>) -> Result<(), Failure> {
     let mut msg = Msg::new().map_err(on_error("building a message"))?;
     let mut echoed = 0_u64;
     while count.is_none_or(|count| echoed < count) {
-        socket.recv_msg(&mut msg, 0).map_err(on_error("receiving"))?;
+        socket
+            .recv_msg(&mut msg, 0)
+            .map_err(on_error("receiving"))?;
         // The received message carries its sender's routing id: sending it replies.
         socket
             .send_msg(&mut msg, 0)
@@ -292,7 +294,9 @@ fn lat_inproc(count: u64, size: usize) -> Result<(), Failure> {
     let echoing = thread::spawn(move || -> Result<(), Failure> {
         let mut msg = Msg::new().map_err(on_error("building a message"))?;
         for _ in 0..count {
-            echoer.recv_msg(&mut msg, 0).map_err(on_error("echo: receiving"))?;
+            echoer
+                .recv_msg(&mut msg, 0)
+                .map_err(on_error("echo: receiving"))?;
             echoer
                 .send_msg(&mut msg, 0)
                 .map_err(on_error("echo: sending"))?;

@@ -365,9 +365,21 @@ fn echo(endpoint: &str, count: Option<u64>) -> Result<(), Failure> {
     let mut echoed = 0_u64;
     while count.is_none_or(|count| echoed < count) {
         let message = socket.recv().or_fail("receiving")?;
-        // The received message carries its sender's routing id: sending it replies.
-        socket.send(message).or_fail("sending the echo")?;
         echoed += 1;
+        // The received message carries its sender's routing id: sending it replies.
+        match socket.send(message) {
+            Ok(()) => {}
+            // A peer that left meanwhile is no reason to stop serving the others.
+            Err(error) if error.errno() == zmq_peer::errno::EHOSTUNREACH => {
+                eprintln!("zpeer: echo: sender gone, reply dropped ({error})");
+            }
+            Err(error) => {
+                return Err(Failure::Socket {
+                    context: "sending the echo".into(),
+                    error,
+                });
+            }
+        }
     }
     finish(ctx, socket)
 }

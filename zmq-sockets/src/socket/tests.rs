@@ -232,7 +232,7 @@ fn shutdown_wakes_blocked_recv_and_send() {
     s.set_option_int(number::SNDHWM, 1).unwrap();
     let id = s.connect_peer("inproc://never-bound").unwrap();
     s.send(Message::with_routing_id("fill", id)).unwrap();
-    let (r, w) = (s.clone(), s.clone());
+    let (r, w) = (s.clone(), s);
     let receiver = thread::spawn(move || r.recv().map(|_| ()));
     let sender = thread::spawn(move || w.send(Message::with_routing_id("blocked", id)));
     ctx.shutdown();
@@ -448,6 +448,7 @@ fn client_round_robins_and_server_replies_by_id() {
         .unwrap();
     let r = client.recv().unwrap();
     assert_eq!(r.as_bytes(), b"back");
+    assert_eq!(r.routing_id(), None, "CLIENT messages carry no routing id");
     assert!(matches!(
         client.send_more(Message::from("x")),
         Err(Error::InvalidArgument(_))
