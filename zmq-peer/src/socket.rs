@@ -349,6 +349,37 @@ impl Socket {
         self.set_option_bytes(number::METADATA, format!("{name}:{value}").as_bytes())
     }
 
+    /// `ZMQ_WSS_CERT_PEM` and `ZMQ_WSS_KEY_PEM`: the certificate chain (leaf first) and the
+    /// private key a wss listener presents, PEM.
+    ///
+    /// # Errors
+    /// [`Error::SocketClosed`], [`Error::ContextTerminated`].
+    pub fn set_wss_certificate(&self, cert_chain_pem: &str, key_pem: &str) -> Result<(), Error> {
+        self.set_option_bytes(number::WSS_CERT_PEM, cert_chain_pem.as_bytes())?;
+        self.set_option_bytes(number::WSS_KEY_PEM, key_pem.as_bytes())
+    }
+
+    /// `ZMQ_WSS_TRUST_PEM`: root certificates a wss client trusts, PEM.
+    ///
+    /// # Errors
+    /// [`Error::SocketClosed`], [`Error::ContextTerminated`].
+    pub fn set_wss_trust_pem(&self, pem: &str) -> Result<(), Error> {
+        self.set_option_bytes(number::WSS_TRUST_PEM, pem.as_bytes())
+    }
+
+    /// `ZMQ_WSS_HOSTNAME`: the name a wss client sends (SNI) and checks in the certificate.
+    ///
+    /// # Errors
+    /// [`Error::SocketClosed`], [`Error::ContextTerminated`].
+    pub fn set_wss_hostname(&self, hostname: &str) -> Result<(), Error> {
+        self.set_option_bytes(number::WSS_HOSTNAME, hostname.as_bytes())
+    }
+
+    bool_option!(
+        /// `ZMQ_WSS_TRUST_SYSTEM`: a wss client also trusts the system's roots (default false).
+        set_wss_trust_system, wss_trust_system, number::WSS_TRUST_SYSTEM
+    );
+
     /// `POLLIN` if a message is waiting; `POLLOUT` always for PEER (as libzmq).
     #[must_use]
     pub fn events(&self) -> PollEvents {
@@ -398,6 +429,15 @@ mod tests {
             errno::EINVAL
         );
         s.set_metadata("X-Foo", "bar").unwrap();
+        s.set_wss_certificate("CERT", "KEY").unwrap();
+        s.set_wss_trust_pem("ROOTS").unwrap();
+        s.set_wss_hostname("example.test").unwrap();
+        s.set_wss_trust_system(true).unwrap();
+        assert!(s.wss_trust_system().unwrap());
+        assert_eq!(
+            &s.option_bytes(number::WSS_HOSTNAME).unwrap()[..],
+            b"example.test"
+        );
         assert_eq!(s.option_int(16).unwrap(), 19);
         assert_eq!(s.option_int(81).unwrap(), 1);
         assert_eq!(s.option_int(13).unwrap(), 0);

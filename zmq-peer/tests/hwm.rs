@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 
 use zmq_peer::{Context, errno};
 
-use support::{assert_errno, msg, peer, tempdir, unique_name, unused_tcp_endpoint};
+use support::{
+    Transport, assert_errno, msg, pair, peer, tempdir, unique_name, unused_tcp_endpoint,
+};
 
 fn hwm_to_absent_peer(endpoint: &str) {
     let ctx = Context::new();
@@ -94,6 +96,77 @@ fn ipc_abstract() {
 #[test]
 fn inproc_before_bind() {
     hwm_to_absent_peer(&format!("inproc://{}", unique_name("absent")));
+}
+
+/// Back-pressure over a live connection: with small HWMs on both sides and a receiver that
+/// does not read, `try_send` ends in `EAGAIN` after a bounded number of messages (at least
+/// SNDHWM); nothing accepted is dropped: the receiver then gets exactly those, in order.
+fn backpressure_drops_nothing(transport: Transport) {
+    let ctx = Context::new();
+    let p = pair(&ctx, transport);
+    for socket in [&p.binder, &p.connecter] {
+        socket.set_sndhwm(10).expect("SNDHWM");
+        socket.set_rcvhwm(10).expect("RCVHWM");
+    }
+    // HWMs apply per connection when it is made: connect a second time with the new values.
+    let rid = p
+        .connecter
+        .connect_peer(&p.endpoint)
+        .expect("connect_peer with small HWMs");
+    let body = vec![0x42_u8; 64 * 1024];
+    let mut accepted = 0_u32;
+    loop {
+        let mut message = body.clone();
+        message[..4].copy_from_slice(&accepted.to_be_bytes());
+        match p.connecter.try_send(msg(&message, rid)) {
+            Ok(()) => accepted += 1,
+            Err(error) if error.errno() == errno::EAGAIN => break,
+            Err(error) => panic!("try_send: {error:?}"),
+        }
+        assert!(
+            accepted < 100_000,
+            "no back-pressure: 100000 messages of 64 KiB accepted"
+        );
+    }
+    assert!(
+        accepted >= 10,
+        "only {accepted} messages before EAGAIN (SNDHWM is 10)"
+    );
+
+    let mut at_binder = None;
+    for i in 0..accepted {
+        let got = p
+            .binder
+            .recv()
+            .unwrap_or_else(|e| panic!("message {i} of {accepted}: {e:?}"));
+        assert_eq!(got.len(), body.len());
+        assert_eq!(
+            got.as_bytes()[..4],
+            i.to_be_bytes(),
+            "message {i} lost or reordered"
+        );
+        let id = got.routing_id().expect("routing id");
+        assert_eq!(
+            *at_binder.get_or_insert(id),
+            id,
+            "all over the second connection"
+        );
+    }
+    p.binder.set_rcvtimeo(100).expect("RCVTIMEO");
+    assert_errno(
+        p.binder.recv(),
+        errno::EAGAIN,
+        "nothing beyond what was accepted",
+    );
+    p.connecter
+        .send(msg(b"after", rid))
+        .expect("sending works again once drained");
+    p.binder.set_rcvtimeo(support::WAIT_MS).expect("RCVTIMEO");
+    assert_eq!(p.binder.recv().expect("recv").as_bytes(), b"after");
+}
+
+mod backpressure {
+    crate::support::transport_suite!(super::backpressure_drops_nothing);
 }
 
 #[test]

@@ -89,6 +89,16 @@ pub mod number {
     pub const IN_BATCH_SIZE: i32 = 101;
     /// `ZMQ_OUT_BATCH_SIZE`: engine write batch size.
     pub const OUT_BATCH_SIZE: i32 = 102;
+    /// `ZMQ_WSS_KEY_PEM`: the wss server's private key, PEM.
+    pub const WSS_KEY_PEM: i32 = 103;
+    /// `ZMQ_WSS_CERT_PEM`: the wss server's certificate chain, PEM.
+    pub const WSS_CERT_PEM: i32 = 104;
+    /// `ZMQ_WSS_TRUST_PEM`: roots a wss client trusts, PEM.
+    pub const WSS_TRUST_PEM: i32 = 105;
+    /// `ZMQ_WSS_HOSTNAME`: the name a wss client sends (SNI) and checks.
+    pub const WSS_HOSTNAME: i32 = 106;
+    /// `ZMQ_WSS_TRUST_SYSTEM`: 0/1, a wss client also trusts the system roots.
+    pub const WSS_TRUST_SYSTEM: i32 = 107;
     /// `ZMQ_RECONNECT_STOP`: bitmask of conditions that stop reconnecting.
     pub const RECONNECT_STOP: i32 = 109;
     /// `ZMQ_PRIORITY`: `SO_PRIORITY`.
@@ -173,6 +183,16 @@ pub struct Options {
     pub plain_password: Bytes,
     /// `ZMQ_METADATA` entries (`X-name`, value), sent in READY.
     pub metadata: Vec<(String, String)>,
+    /// `ZMQ_WSS_KEY_PEM` (default none).
+    pub wss_key_pem: Option<String>,
+    /// `ZMQ_WSS_CERT_PEM` (default none).
+    pub wss_cert_pem: Option<String>,
+    /// `ZMQ_WSS_TRUST_PEM` (default none).
+    pub wss_trust_pem: Option<String>,
+    /// `ZMQ_WSS_HOSTNAME` (default none).
+    pub wss_hostname: Option<String>,
+    /// `ZMQ_WSS_TRUST_SYSTEM` (default false).
+    pub wss_trust_system: bool,
 }
 
 impl Default for Options {
@@ -212,6 +232,11 @@ impl Default for Options {
             plain_username: Bytes::new(),
             plain_password: Bytes::new(),
             metadata: Vec::new(),
+            wss_key_pem: None,
+            wss_cert_pem: None,
+            wss_trust_pem: None,
+            wss_hostname: None,
+            wss_trust_system: false,
         }
     }
 }
@@ -270,6 +295,7 @@ impl Options {
             n::PRIORITY => self.priority = at_least(0)?,
             n::IN_BATCH_SIZE => self.in_batch_size = at_least(1)?,
             n::OUT_BATCH_SIZE => self.out_batch_size = at_least(1)?,
+            n::WSS_TRUST_SYSTEM => self.wss_trust_system = flag()?,
             n::PLAIN_SERVER => {
                 self.plain_server = flag()?;
                 if self.plain_server {
@@ -326,6 +352,7 @@ impl Options {
             n::IN_BATCH_SIZE => self.in_batch_size,
             n::OUT_BATCH_SIZE => self.out_batch_size,
             n::PLAIN_SERVER => i32::from(self.plain_server),
+            n::WSS_TRUST_SYSTEM => i32::from(self.wss_trust_system),
             n::MECHANISM => i32::from(self.plain_server || !self.plain_username.is_empty()),
             _ => {
                 return Err(Error::InvalidArgument(format!(
@@ -416,6 +443,20 @@ impl Options {
                     self.metadata.push((name.to_owned(), val.to_owned()));
                 }
             }
+            number::WSS_KEY_PEM
+            | number::WSS_CERT_PEM
+            | number::WSS_TRUST_PEM
+            | number::WSS_HOSTNAME => {
+                let text = std::str::from_utf8(value).map_err(|_| bad("not UTF-8"))?;
+                // An empty string clears the setting.
+                let text = (!text.is_empty()).then(|| text.to_owned());
+                match option {
+                    number::WSS_KEY_PEM => self.wss_key_pem = text,
+                    number::WSS_CERT_PEM => self.wss_cert_pem = text,
+                    number::WSS_TRUST_PEM => self.wss_trust_pem = text,
+                    _ => self.wss_hostname = text,
+                }
+            }
             _ => return Err(bad("not a binary option")),
         }
         Ok(())
@@ -430,6 +471,10 @@ impl Options {
             number::ROUTING_ID => Ok(self.routing_id.clone()),
             number::PLAIN_USERNAME => Ok(self.plain_username.clone()),
             number::PLAIN_PASSWORD => Ok(self.plain_password.clone()),
+            number::WSS_KEY_PEM => Ok(text_bytes(self.wss_key_pem.as_ref())),
+            number::WSS_CERT_PEM => Ok(text_bytes(self.wss_cert_pem.as_ref())),
+            number::WSS_TRUST_PEM => Ok(text_bytes(self.wss_trust_pem.as_ref())),
+            number::WSS_HOSTNAME => Ok(text_bytes(self.wss_hostname.as_ref())),
             _ => Err(Error::InvalidArgument(format!(
                 "option {option} is not binary"
             ))),
@@ -521,8 +566,18 @@ impl Options {
         opts.backlog = self.backlog;
         opts.sndbuf = self.sndbuf;
         opts.rcvbuf = self.rcvbuf;
+        opts.tls.key_pem.clone_from(&self.wss_key_pem);
+        opts.tls.cert_chain_pem.clone_from(&self.wss_cert_pem);
+        opts.tls.trust_pem.clone_from(&self.wss_trust_pem);
+        opts.tls.hostname.clone_from(&self.wss_hostname);
+        opts.tls.trust_system = self.wss_trust_system;
         opts
     }
+}
+
+/// An optional text option as bytes (empty when unset).
+fn text_bytes(text: Option<&String>) -> Bytes {
+    text.map_or_else(Bytes::new, |t| Bytes::copy_from_slice(t.as_bytes()))
 }
 
 /// `-1` → `None` (forever), `n >= 0` → `n` ms.
@@ -727,6 +782,23 @@ mod tests {
         assert_eq!(c.reconnect_ivl_max, Some(Duration::from_millis(400)));
         assert!(c.ipv6);
         assert_eq!(c.tcp_keepalive, 1);
+        assert_eq!(c.tls.key_pem, None);
+
+        o.set_bytes(n::WSS_CERT_PEM, b"CERT").unwrap();
+        o.set_bytes(n::WSS_KEY_PEM, b"KEY").unwrap();
+        o.set_bytes(n::WSS_TRUST_PEM, b"ROOTS").unwrap();
+        o.set_bytes(n::WSS_HOSTNAME, b"example.test").unwrap();
+        o.set_int(n::WSS_TRUST_SYSTEM, 1).unwrap();
+        let c = o.conn_options(SocketType::Peer);
+        assert_eq!(c.tls.cert_chain_pem.as_deref(), Some("CERT"));
+        assert_eq!(c.tls.key_pem.as_deref(), Some("KEY"));
+        assert_eq!(c.tls.trust_pem.as_deref(), Some("ROOTS"));
+        assert_eq!(c.tls.hostname.as_deref(), Some("example.test"));
+        assert!(c.tls.trust_system);
+        assert_eq!(&o.bytes(n::WSS_HOSTNAME).unwrap()[..], b"example.test");
+        o.set_bytes(n::WSS_HOSTNAME, b"").unwrap();
+        assert_eq!(o.wss_hostname, None);
+        assert!(o.set_bytes(n::WSS_KEY_PEM, &[0xff]).is_err());
     }
 
     #[test]

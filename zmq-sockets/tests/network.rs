@@ -153,3 +153,44 @@ fn unbind_frees_the_port() {
     b.bind(&endpoint).unwrap();
     ctx.terminate();
 }
+
+#[cfg(feature = "ws")]
+#[test]
+fn ws_round_trip_with_metadata() {
+    round_trip("ws://127.0.0.1:*/peer");
+}
+
+#[cfg(feature = "wss")]
+#[test]
+fn wss_round_trip() {
+    let certified =
+        rcgen::generate_simple_self_signed(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
+            .unwrap();
+    let cert = certified.cert.pem();
+    let key = certified.key_pair.serialize_pem();
+    let ctx = ContextCore::new(1);
+    let binder = peer(&ctx);
+    binder
+        .set_option_bytes(number::WSS_CERT_PEM, cert.as_bytes())
+        .unwrap();
+    binder
+        .set_option_bytes(number::WSS_KEY_PEM, key.as_bytes())
+        .unwrap();
+    binder.bind("wss://127.0.0.1:*/peer").unwrap();
+    let endpoint = binder.last_endpoint().unwrap();
+    let connecter = peer(&ctx);
+    connecter
+        .set_option_bytes(number::WSS_TRUST_PEM, cert.as_bytes())
+        .unwrap();
+    let id = connecter.connect_peer(&endpoint).unwrap();
+    connecter
+        .send(Message::with_routing_id("secret", id))
+        .unwrap();
+    let m = binder.recv().unwrap();
+    assert_eq!(m.as_bytes(), b"secret");
+    binder
+        .send(Message::with_routing_id("ok", m.routing_id().unwrap()))
+        .unwrap();
+    assert_eq!(connecter.recv().unwrap().as_bytes(), b"ok");
+    ctx.terminate();
+}

@@ -461,7 +461,7 @@ impl Conn {
                 codec.framing = zmtp_codec::Framing::WebSocket(protocol);
                 // The handshake deadline counts from the tcp connection, upgrade included.
                 let session = Session::new(codec, upgrade.started);
-                self.phase = Phase::Live(Box::new(Live::new(Wire::Ws(Box::new(wire)), session)));
+                self.phase = Phase::Live(Box::new(Live::new(Wire::Ws(wire), session)));
                 self.service(cx, now)
             }
             Progress::Failed(reason) => {
@@ -690,13 +690,22 @@ impl Conn {
         match wire {
             Wire::Zmtp(wire) => loop {
                 self.pull(session, *attached, outbound_done, wire.out_len, &mut budget);
-                if !wire.write(session).map_err(|e| DisconnectReason::Io(e.kind()))? {
+                if !wire
+                    .write(session)
+                    .map_err(|e| DisconnectReason::Io(e.kind()))?
+                {
                     break;
                 }
             },
             #[cfg(feature = "ws")]
             Wire::Ws(wire) => loop {
-                let pulled = self.pull(session, *attached, outbound_done, wire.pending(), &mut budget);
+                let pulled = self.pull(
+                    session,
+                    *attached,
+                    outbound_done,
+                    wire.pending(),
+                    &mut budget,
+                );
                 let mut moved = false;
                 while wire.pending() < TRANSMIT_CAP {
                     let Some(unit) = session.poll_ws_transmit() else {

@@ -242,6 +242,7 @@ pub struct WsEndpoint {
 
 impl WsEndpoint {
     /// The tcp address underneath (host and port, no source).
+    #[cfg(feature = "ws")]
     pub(crate) fn tcp(&self) -> TcpEndpoint {
         TcpEndpoint {
             host: self.host.clone(),
@@ -909,7 +910,10 @@ mod tests {
             assert!(is_invalid(Endpoint::parse_connect(s)), "{s}");
         }
         assert!(is_invalid(Endpoint::parse_bind("ws://h:5/a b")));
-        assert_eq!(Endpoint::parse_bind("ws://*:1").unwrap().scheme(), Scheme::Ws);
+        assert_eq!(
+            Endpoint::parse_bind("ws://*:1").unwrap().scheme(),
+            Scheme::Ws
+        );
         assert_eq!(
             Endpoint::parse_connect("ws://h:1").unwrap().to_string(),
             "ws://h:1/"
@@ -925,13 +929,20 @@ mod tests {
     fn wss_parses_like_ws() {
         assert_eq!(
             Endpoint::parse_connect("wss://localhost:443/p"),
-            Ok(Endpoint::Wss(ws(Host::Name("localhost".into()), Some(443), "/p")))
+            Ok(Endpoint::Wss(ws(
+                Host::Name("localhost".into()),
+                Some(443),
+                "/p"
+            )))
         );
         assert_eq!(
             Endpoint::parse_bind("wss://*:*").unwrap().to_string(),
             "wss://*:*/"
         );
-        assert_eq!(Endpoint::parse_bind("wss://*:*").unwrap().scheme(), Scheme::Wss);
+        assert_eq!(
+            Endpoint::parse_bind("wss://*:*").unwrap().scheme(),
+            Scheme::Wss
+        );
     }
 
     #[cfg(feature = "ws")]

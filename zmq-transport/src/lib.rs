@@ -13,14 +13,58 @@
 //!   PipeReceiver ◄── inbound pipe ── PipeSender ◄── Session events ◄── read ◄────────── wire
 //! ```
 //!
-//! * [`Endpoint`] parses `tcp://`, `ipc://` and `inproc://` strings exactly as libzmq 4.3.5
-//!   accepts them (bind and connect differ) and prints them back canonically.
+//! * [`Endpoint`] parses `tcp://`, `ipc://`, `inproc://`, `ws://` and `wss://` strings as
+//!   libzmq 4.3.5 accepts them (bind and connect differ) and prints them back canonically.
 //! * [`pipe()`] creates the one-way message queue with a high-water mark that links a socket
 //!   and a connection; wake-ups happen only on transitions.
 //! * [`IoThread`] runs the event loop; [`IoHandle::bind`] binds synchronously and hands the
 //!   listener over, [`IoHandle::connect`] starts connecting in the background and keeps the
 //!   same [`Link`] across reconnects.
 //! * inproc endpoints are parsed here but served by the socket layer (no I/O thread involved).
+//!
+//! # Cargo features
+//!
+//! | feature | default | what it adds |
+//! |---------|---------|--------------|
+//! | `tcp` | yes | `tcp://` endpoints |
+//! | `ipc` | yes | `ipc://` endpoints (Unix domain sockets, Linux abstract names) |
+//! | `inproc` | yes | parsing of `inproc://` endpoints (served by the socket layer) |
+//! | `ws` | yes | `ws://` endpoints: ZWS 2.0 over WebSocket (tungstenite); implies `tcp` |
+//! | `wss` | yes | `wss://` endpoints: ws over TLS (rustls with the ring provider); implies `ws` |
+//!
+//! A scheme whose feature is off parses as [`EndpointError::UnsupportedTransport`].
+//!
+//! # ws and wss
+//!
+//! A ws connection is a tcp connection that starts with an HTTP upgrade, driven by the I/O
+//! thread without blocking: the client offers `Sec-WebSocket-Protocol:`
+//! [`zmtp_codec::ws::offer`] (`ZWS2.0/NULL,ZWS2.0` for NULL), the server picks with
+//! [`zmtp_codec::ws::select`] or, as libzmq, closes without an HTTP reply when nothing fits.
+//! The upgrade (and for wss the TLS handshake before it) counts against the codec's
+//! `handshake_timeout`. Then each ZMTP frame travels as one binary WebSocket message (the
+//! session runs in [`Framing::WebSocket`] mode), heartbeats are empty WebSocket pings, and
+//! handshake, backpressure, linger and reconnect behave as over tcp.
+//!
+//! * The endpoint path is kept whole (libzmq 4.3.5 truncates it to its last segment, a bug fixed
+//!   upstream); the server ignores the request path. The client's `Host` header is `host:port`.
+//! * A WebSocket close frame from the peer ends the connection as
+//!   [`DisconnectReason::Io`]`(ConnectionAborted)` (reconnectable, as in libzmq); a text message
+//!   or another WebSocket protocol violation, or a refused upgrade, is
+//!   [`DisconnectReason::WebSocket`] (not reconnectable).
+//! * A WebSocket message over `max_message_size` + 1 (the flag octet) is refused from its frame
+//!   header before anything is allocated ([`zmtp_codec::ProtocolError::MessageTooLarge`]).
+//!   Without `max_message_size` the limit is `WS_DEFAULT_MAX_MESSAGE` (256 MiB), because the
+//!   WebSocket engine reserves a whole frame as soon as its header arrives.
+//! * wss takes its certificates from [`ConnOptions::tls`] ([`TlsOptions`]): a bind without a
+//!   certificate chain and key fails with [`TransportError::Tls`] (libzmq aborts); a client
+//!   verifies the chain against `trust_pem` and/or the system store and checks the name
+//!   (`hostname`, else the endpoint host, IP addresses included), which is stricter than
+//!   libzmq. TLS failures end the connection as [`DisconnectReason::Tls`] and the connecter
+//!   retries per its reconnect policy.
+//! * Unlike libzmq, a ws connect does not resolve the host name inside `connect`: as for tcp,
+//!   resolution happens on the I/O thread at each attempt.
+//!
+//! [`Framing::WebSocket`]: zmtp_codec::Framing::WebSocket
 //!
 //! [`Config`]: zmtp_codec::Config
 //!
@@ -142,7 +186,7 @@ mod tcp;
 #[cfg(feature = "wss")]
 mod tls;
 #[cfg(feature = "ws")]
-pub mod ws;
+mod ws;
 
 pub use endpoint::{
     Endpoint, EndpointError, Host, IpcEndpoint, Scheme, TcpEndpoint, TcpSource, WsEndpoint,
@@ -152,3 +196,5 @@ pub use options::{
     Acceptor, ConnOptions, ConnectionEvents, DisconnectReason, Link, TlsOptions, TransportError,
 };
 pub use pipe::{PipeClosed, PipeReceiver, PipeSender, TrySendError, Wake, pipe, typed_pipe};
+#[cfg(feature = "ws")]
+pub use ws::DEFAULT_MAX_MESSAGE as WS_DEFAULT_MAX_MESSAGE;

@@ -70,7 +70,10 @@ impl fmt::Debug for TlsOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // The private key stays out of logs.
         f.debug_struct("TlsOptions")
-            .field("cert_chain_pem", &self.cert_chain_pem.as_ref().map(|_| ".."))
+            .field(
+                "cert_chain_pem",
+                &self.cert_chain_pem.as_ref().map(|_| ".."),
+            )
             .field("key_pem", &self.key_pem.as_ref().map(|_| "<redacted>"))
             .field("trust_pem", &self.trust_pem.as_ref().map(|_| ".."))
             .field("trust_system", &self.trust_system)

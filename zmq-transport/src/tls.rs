@@ -38,7 +38,10 @@ impl TlsStream {
     }
 
     /// The server side.
-    pub(crate) fn server(config: Arc<ServerConfig>, sock: TcpStream) -> Result<Self, rustls::Error> {
+    pub(crate) fn server(
+        config: Arc<ServerConfig>,
+        sock: TcpStream,
+    ) -> Result<Self, rustls::Error> {
         Ok(Self {
             conn: rustls::ServerConnection::new(config)?.into(),
             sock,
@@ -143,7 +146,9 @@ fn certificates(pem: &str, what: &str) -> Result<Vec<CertificateDer<'static>>, T
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| config_error(what, e))?;
     if certs.is_empty() {
-        return Err(TransportError::Tls(format!("{what}: no certificate in the PEM text")));
+        return Err(TransportError::Tls(format!(
+            "{what}: no certificate in the PEM text"
+        )));
     }
     Ok(certs)
 }
@@ -249,7 +254,10 @@ mod tests {
             key_pem: Some("not pem".into()),
             ..TlsOptions::default()
         };
-        assert!(matches!(server_config(&garbage), Err(TransportError::Tls(_))));
+        assert!(matches!(
+            server_config(&garbage),
+            Err(TransportError::Tls(_))
+        ));
     }
 
     #[test]
@@ -260,10 +268,15 @@ mod tests {
             Err(TransportError::Tls(_))
         ));
         let bad_pem = TlsOptions {
-            trust_pem: Some("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n".into()),
+            trust_pem: Some(
+                "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n".into(),
+            ),
             ..TlsOptions::default()
         };
-        assert!(matches!(client_config(&bad_pem, &host), Err(TransportError::Tls(_))));
+        assert!(matches!(
+            client_config(&bad_pem, &host),
+            Err(TransportError::Tls(_))
+        ));
         assert!(server_name(Some("bad name!"), &host).is_err());
         assert_eq!(
             server_name(None, &Host::Ip("127.0.0.1".parse().unwrap())).unwrap(),

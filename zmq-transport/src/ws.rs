@@ -1,6 +1,6 @@
 //! ws and wss (ZWS 2.0, PROTOCOL.md §6): the HTTP upgrade and the WebSocket framing, through
 //! tungstenite's protocol engine driven by the mio loop (non-blocking, no thread per
-//! connection); optionally over TLS ([`crate::tls`]).
+//! connection); optionally over TLS (`crate::tls`).
 //!
 //! A ws connection is a tcp connection that first runs an [`Upgrade`] (client request with
 //! `Sec-WebSocket-Protocol: <zmtp_codec::ws::offer>`, or server reply choosing with
@@ -211,9 +211,7 @@ impl WsSetup {
         };
         #[cfg(not(feature = "wss"))]
         if secure {
-            return Err(
-                crate::endpoint::EndpointError::UnsupportedTransport("wss".into()).into(),
-            );
+            return Err(crate::endpoint::EndpointError::UnsupportedTransport("wss".into()).into());
         }
         let client = ClientSide {
             uri,
@@ -253,9 +251,7 @@ impl WsSetup {
         };
         #[cfg(not(feature = "wss"))]
         if secure {
-            return Err(
-                crate::endpoint::EndpointError::UnsupportedTransport("wss".into()).into(),
-            );
+            return Err(crate::endpoint::EndpointError::UnsupportedTransport("wss".into()).into());
         }
         Ok(Some(Arc::new(Self {
             config: ws_config(opts),
@@ -317,7 +313,7 @@ pub(crate) enum Progress {
     /// Waiting for the socket.
     Pending,
     /// Upgraded with this sub-protocol.
-    Done(WsWire, WsProtocol),
+    Done(Box<WsWire>, WsProtocol),
     /// Failed.
     Failed(DisconnectReason),
 }
@@ -414,7 +410,7 @@ impl Upgrade {
                     .and_then(|v| v.to_str().ok())
                     .unwrap_or("");
                 match zmtp_codec::ws::accept_response(mechanism, chosen) {
-                    Some(protocol) => Progress::Done(self.wire(ws), protocol),
+                    Some(protocol) => Progress::Done(Box::new(self.wire(ws)), protocol),
                     None => Progress::Failed(DisconnectReason::WebSocket(format!(
                         "the server chose sub-protocol {chosen:?}, which {:?} cannot run",
                         mechanism.name()
@@ -435,7 +431,7 @@ impl Upgrade {
     ) -> Progress {
         match result {
             Ok(ws) => match self.negotiated.protocol.get() {
-                Some(&protocol) => Progress::Done(self.wire(ws), protocol),
+                Some(&protocol) => Progress::Done(Box::new(self.wire(ws)), protocol),
                 None => Progress::Failed(DisconnectReason::WebSocket(
                     "upgrade completed without a sub-protocol".into(),
                 )),

@@ -1,0 +1,354 @@
+//! wss (ZWS 2.0 over TLS) end to end with certificates made in-test: a trusted server works at
+//! every size (by IP address and by DNS name); an untrusted certificate, a wrong host name, a
+//! plain ws client against a wss server and a TLS client against a ws server are refused
+//! cleanly while good clients on the same listener keep working; configuration errors are typed.
+#![cfg(feature = "wss")]
+
+mod support;
+
+use std::sync::Arc;
+
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
+use support::{Peer, TestAcceptor, body, connect, opts};
+use zmq_transport::{
+    ConnOptions, Connecter, DisconnectReason, Endpoint, IoThread, Listener, TlsOptions,
+    TransportError,
+};
+use zmtp_codec::Message;
+
+/// A CA and a server certificate it signed.
+struct Pki {
+    ca_pem: String,
+    chain_pem: String,
+    key_pem: String,
+}
+
+fn pki(names: &[&str]) -> Pki {
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "zmq-transport test CA");
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let leaf_key = KeyPair::generate().unwrap();
+    let leaf_params =
+        CertificateParams::new(names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>()).unwrap();
+    let leaf = leaf_params.signed_by(&leaf_key, &ca, &ca_key).unwrap();
+    Pki {
+        ca_pem: ca.pem(),
+        chain_pem: format!("{}{}", leaf.pem(), ca.pem()),
+        key_pem: leaf_key.serialize_pem(),
+    }
+}
+
+fn server_opts(pki: &Pki) -> ConnOptions {
+    let mut o = opts();
+    o.tls = TlsOptions {
+        cert_chain_pem: Some(pki.chain_pem.clone()),
+        key_pem: Some(pki.key_pem.clone()),
+        ..TlsOptions::default()
+    };
+    o
+}
+
+fn client_opts(trust: &Pki, hostname: Option<&str>) -> ConnOptions {
+    let mut o = opts();
+    o.tls = TlsOptions {
+        trust_pem: Some(trust.ca_pem.clone()),
+        hostname: hostname.map(str::to_owned),
+        ..TlsOptions::default()
+    };
+    o
+}
+
+fn bind(io: &IoThread, ep: &str, options: ConnOptions, acceptor: &Arc<TestAcceptor>) -> Listener {
+    io.handle()
+        .bind(
+            &Endpoint::parse_bind(ep).unwrap(),
+            options,
+            acceptor.clone(),
+        )
+        .unwrap()
+}
+
+fn port_of(endpoint: &str) -> String {
+    let rest = endpoint.split_once("://").unwrap().1;
+    let host_port = &rest[..rest.find('/').unwrap()];
+    host_port.rsplit_once(':').unwrap().1.to_owned()
+}
+
+/// A good client sends and receives one message on the listener's `nth` accepted connection.
+fn good_client_works(
+    io: &IoThread,
+    endpoint: &str,
+    pki: &Pki,
+    acceptor: &TestAcceptor,
+    nth: usize,
+) -> (Arc<Peer>, Connecter) {
+    let (client, connecter) = connect(&io.handle(), endpoint, client_opts(pki, None), 0, 0);
+    client.send(Message::from(&b"good"[..]));
+    let server = acceptor.peer(nth);
+    assert_eq!(server.recv().unwrap(), Message::from(&b"good"[..]));
+    server.send(Message::from(&b"reply"[..]));
+    assert_eq!(client.recv().unwrap(), Message::from(&b"reply"[..]));
+    (client, connecter)
+}
+
+#[test]
+fn trusted_server_all_sizes_by_ip_and_by_name() {
+    let pki = pki(&["localhost", "127.0.0.1"]);
+    let server_io = IoThread::spawn("server-io").unwrap();
+    let client_io = IoThread::spawn("client-io").unwrap();
+    let acceptor = TestAcceptor::new(0, 0);
+    let listener = bind(
+        &server_io,
+        "wss://127.0.0.1:*/secure/path",
+        server_opts(&pki),
+        &acceptor,
+    );
+    let endpoint = listener.endpoint().to_owned();
+    assert!(endpoint.starts_with("wss://127.0.0.1:"), "{endpoint}");
+    assert!(endpoint.ends_with("/secure/path"), "{endpoint}");
+
+    let (client, _c) = connect(
+        &client_io.handle(),
+        &endpoint,
+        client_opts(&pki, None),
+        0,
+        0,
+    );
+    client.events.wait_handshakes(1);
+    let server = acceptor.peer(0);
+    for (i, size) in [0usize, 1, 255, 256, 65536, 1 << 20]
+        .into_iter()
+        .enumerate()
+    {
+        let seed = u8::try_from(i).unwrap();
+        client.send(body(size, seed));
+        server.send(body(size, seed + 100));
+        assert_eq!(
+            server.recv().unwrap(),
+            Message::from(body(size, seed)),
+            "{size}"
+        );
+        assert_eq!(
+            client.recv().unwrap(),
+            Message::from(body(size, seed + 100)),
+            "{size}"
+        );
+    }
+    for i in 0..1000u32 {
+        client.send(i.to_be_bytes().to_vec());
+    }
+    for i in 0..1000u32 {
+        assert_eq!(
+            server.recv().unwrap(),
+            Message::from(i.to_be_bytes().to_vec())
+        );
+    }
+
+    // By DNS name (the certificate's other subject alternative name).
+    let by_name = format!("wss://localhost:{}/", port_of(&endpoint));
+    let (named, _c2) = connect(&client_io.handle(), &by_name, client_opts(&pki, None), 0, 0);
+    named.send(Message::from(&b"by name"[..]));
+    assert_eq!(
+        acceptor.peer(1).recv().unwrap(),
+        Message::from(&b"by name"[..])
+    );
+    assert_eq!(client.events.disconnect_count(), 0);
+    assert_eq!(named.events.disconnect_count(), 0);
+}
+
+/// Waits for `n` disconnects of a client that never completes a handshake; all must be TLS
+/// failures that will be retried.
+fn assert_tls_refusals(client: &Peer, n: usize, needle: &str) {
+    client.events.wait_disconnects(n);
+    for (reason, will_reconnect) in client.events.disconnects.lock().unwrap().iter() {
+        let DisconnectReason::Tls(text) = reason else {
+            panic!("expected a TLS failure, got {reason:?}");
+        };
+        assert!(text.contains(needle), "{text}");
+        assert!(*will_reconnect, "TLS failures are retried");
+    }
+    assert_eq!(client.events.handshake_count(), 0);
+}
+
+#[test]
+fn untrusted_certificate_is_refused_and_retried() {
+    let pki_a = pki(&["localhost", "127.0.0.1"]);
+    let pki_b = pki(&["localhost", "127.0.0.1"]);
+    let server_io = IoThread::spawn("server-io").unwrap();
+    let client_io = IoThread::spawn("client-io").unwrap();
+    let acceptor = TestAcceptor::new(0, 0);
+    let listener = bind(
+        &server_io,
+        "wss://127.0.0.1:*",
+        server_opts(&pki_a),
+        &acceptor,
+    );
+    // Trusts another CA.
+    let (bad, _bad_c) = connect(
+        &client_io.handle(),
+        listener.endpoint(),
+        client_opts(&pki_b, None),
+        0,
+        0,
+    );
+    bad.send(Message::from(&b"never"[..]));
+    // Two refusals: the connecter keeps retrying per its reconnect policy.
+    assert_tls_refusals(&bad, 2, "certificate");
+    let _good = good_client_works(&client_io, listener.endpoint(), &pki_a, &acceptor, 0);
+    assert_eq!(acceptor.count(), 1);
+}
+
+#[test]
+fn wrong_hostname_is_refused() {
+    let pki = pki(&["localhost", "127.0.0.1"]);
+    let server_io = IoThread::spawn("server-io").unwrap();
+    let client_io = IoThread::spawn("client-io").unwrap();
+    let acceptor = TestAcceptor::new(0, 0);
+    let listener = bind(
+        &server_io,
+        "wss://127.0.0.1:*",
+        server_opts(&pki),
+        &acceptor,
+    );
+    let (bad, _bad_c) = connect(
+        &client_io.handle(),
+        listener.endpoint(),
+        client_opts(&pki, Some("wrong.example")),
+        0,
+        0,
+    );
+    assert_tls_refusals(&bad, 1, "certificate");
+    // A certificate without the IP address: connecting by IP fails the name check too.
+    let named_only = self::pki(&["localhost"]);
+    let acceptor2 = TestAcceptor::new(0, 0);
+    let listener2 = bind(
+        &server_io,
+        "wss://127.0.0.1:*",
+        server_opts(&named_only),
+        &acceptor2,
+    );
+    let (by_ip, _c) = connect(
+        &client_io.handle(),
+        listener2.endpoint(),
+        client_opts(&named_only, None),
+        0,
+        0,
+    );
+    assert_tls_refusals(&by_ip, 1, "certificate");
+    // ... while the hostname option makes it pass.
+    let (fixed, _c2) = connect(
+        &client_io.handle(),
+        listener2.endpoint(),
+        client_opts(&named_only, Some("localhost")),
+        0,
+        0,
+    );
+    fixed.send(Message::from(&b"named"[..]));
+    assert_eq!(
+        acceptor2.peer(0).recv().unwrap(),
+        Message::from(&b"named"[..])
+    );
+    let _good = good_client_works(&client_io, listener.endpoint(), &pki, &acceptor, 0);
+}
+
+#[test]
+fn plain_ws_client_against_wss_server_is_refused() {
+    let pki = pki(&["127.0.0.1"]);
+    let server_io = IoThread::spawn("server-io").unwrap();
+    let client_io = IoThread::spawn("client-io").unwrap();
+    let acceptor = TestAcceptor::new(0, 0);
+    let listener = bind(
+        &server_io,
+        "wss://127.0.0.1:*",
+        server_opts(&pki),
+        &acceptor,
+    );
+    let plain = format!("ws://127.0.0.1:{}/", port_of(listener.endpoint()));
+    let (bad, _bad_c) = connect(&client_io.handle(), &plain, opts(), 0, 0);
+    bad.events.wait_disconnects(1);
+    assert_eq!(bad.events.handshake_count(), 0);
+    let (reason, _) = bad.events.disconnects.lock().unwrap()[0].clone();
+    assert!(
+        matches!(
+            reason,
+            DisconnectReason::WebSocket(_) | DisconnectReason::Io(_)
+        ),
+        "{reason:?}"
+    );
+    let _good = good_client_works(&client_io, listener.endpoint(), &pki, &acceptor, 0);
+    assert_eq!(acceptor.count(), 1);
+}
+
+#[test]
+fn tls_client_against_ws_server_is_refused() {
+    let pki = pki(&["127.0.0.1"]);
+    let server_io = IoThread::spawn("server-io").unwrap();
+    let client_io = IoThread::spawn("client-io").unwrap();
+    let acceptor = TestAcceptor::new(0, 0);
+    let listener = bind(&server_io, "ws://127.0.0.1:*", opts(), &acceptor);
+    let secure = format!("wss://127.0.0.1:{}/", port_of(listener.endpoint()));
+    let (bad, _bad_c) = connect(&client_io.handle(), &secure, client_opts(&pki, None), 0, 0);
+    bad.events.wait_disconnects(2);
+    assert_eq!(bad.events.handshake_count(), 0);
+    for (reason, will_reconnect) in bad.events.disconnects.lock().unwrap().iter() {
+        assert!(
+            matches!(reason, DisconnectReason::Tls(_) | DisconnectReason::Io(_)),
+            "{reason:?}"
+        );
+        assert!(will_reconnect);
+    }
+    // A ws client on the same listener works.
+    let (good, _c) = connect(&client_io.handle(), listener.endpoint(), opts(), 0, 0);
+    good.send(Message::from(&b"plain"[..]));
+    assert_eq!(
+        acceptor.peer(0).recv().unwrap(),
+        Message::from(&b"plain"[..])
+    );
+    assert_eq!(acceptor.count(), 1);
+}
+
+#[test]
+fn configuration_errors_are_typed() {
+    let io = IoThread::spawn("io").unwrap();
+    let acceptor = TestAcceptor::new(0, 0);
+    // Bind without certificate and key: an error, nothing bound.
+    let err = io
+        .handle()
+        .bind(
+            &Endpoint::parse_bind("wss://127.0.0.1:*").unwrap(),
+            opts(),
+            acceptor.clone(),
+        )
+        .unwrap_err();
+    assert!(matches!(err, TransportError::Tls(_)), "{err:?}");
+    // A key that does not belong to the certificate.
+    let a = pki(&["127.0.0.1"]);
+    let b = pki(&["127.0.0.1"]);
+    let mut mismatched = server_opts(&a);
+    mismatched.tls.key_pem = Some(b.key_pem);
+    let err = io
+        .handle()
+        .bind(
+            &Endpoint::parse_bind("wss://127.0.0.1:*").unwrap(),
+            mismatched,
+            acceptor,
+        )
+        .unwrap_err();
+    assert!(matches!(err, TransportError::Tls(_)), "{err:?}");
+    // Connect without any trust.
+    let (peer, link) = Peer::new(0, 0);
+    let err = io
+        .handle()
+        .connect(
+            &Endpoint::parse_connect("wss://127.0.0.1:1/").unwrap(),
+            opts(),
+            link,
+            peer.events,
+        )
+        .unwrap_err();
+    assert!(matches!(err, TransportError::Tls(_)), "{err:?}");
+}
