@@ -71,6 +71,17 @@ impl Read for TlsStream {
                 // Ok(0) here is a clean close_notify.
                 Ok(n) => return Ok(n),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e)
+                    if e.kind() == io::ErrorKind::UnexpectedEof && self.conn.is_handshaking() =>
+                {
+                    // Typically a peer that does not speak TLS: say so.
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        rustls::Error::General(
+                            "the peer closed the connection during the TLS handshake".into(),
+                        ),
+                    ));
+                }
                 // UnexpectedEof: the tcp stream ended without close_notify.
                 Err(e) => return Err(e),
             }
