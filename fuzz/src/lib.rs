@@ -5,13 +5,18 @@
 //! The bodies assert properties, not just "no panic": consumed octets never exceed the input,
 //! `decode(encode(x)) == x` wherever an encoder exists, a session pair delivers exactly what was
 //! sent, and a session fed arbitrary bytes never delivers or buffers past its size limit and
-//! never writes anything but well-formed ZMTP.
+//! never writes anything but well-formed ZMTP. The transport targets live in [`transport`]
+//! (endpoint strings, the ZWS 2.0 framing path).
 #![allow(
     clippy::missing_panics_doc,
     reason = "fuzz bodies panic on purpose: a panic is how a broken property is reported"
 )]
 
 use std::time::{Duration, Instant};
+
+mod transport;
+
+pub use transport::{transport_endpoint, transport_ws_framing};
 
 use arbitrary::{Arbitrary, Unstructured};
 use bytes::{Bytes, BytesMut};
@@ -34,6 +39,8 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("codec_session_client", codec_session_client),
     ("codec_session_server", codec_session_server),
     ("codec_roundtrip", codec_roundtrip),
+    ("transport_endpoint", transport_endpoint),
+    ("transport_ws_framing", transport_ws_framing),
 ];
 
 /// Greeting decoding: consumes exactly 64 octets when complete, and re-encodes losslessly.

@@ -5,6 +5,7 @@ mod support;
 
 use std::sync::mpsc;
 use std::thread;
+use std::time::Duration;
 
 use zmq_peer::{Context, errno};
 
@@ -25,6 +26,11 @@ fn shutdown_wakes_a_blocked_recv_with_eterm() {
     started_rx
         .recv_timeout(WAIT)
         .expect("receiver thread started");
+    // Give it time to block (and check that it does block), so the wake-up path is exercised.
+    assert!(
+        done_rx.recv_timeout(Duration::from_millis(100)).is_err(),
+        "recv returned although nothing was sent"
+    );
     ctx.shutdown();
     let result = done_rx
         .recv_timeout(WAIT)
@@ -54,6 +60,10 @@ fn shutdown_wakes_a_blocked_send_with_eterm() {
             .send(socket.send(msg(b"blocks", rid)))
             .expect("report");
     });
+    assert!(
+        done_rx.recv_timeout(Duration::from_millis(100)).is_err(),
+        "send returned although the pipe is full and SNDTIMEO is -1"
+    );
     ctx.shutdown();
     let result = done_rx
         .recv_timeout(WAIT)

@@ -109,7 +109,7 @@ impl Socket {
     /// # Errors
     /// [`Error::NotSupported`] on a non-PEER socket; [`Error::ImmediateSet`] with
     /// IMMEDIATE=1; [`Error::InvalidEndpoint`], [`Error::UnsupportedTransport`],
-    /// [`Error::IncompatibleTransport`] (`udp://`, `pgm://`...), [`Error::NameTooLong`] for a
+    /// [`Error::IncompatibleTransport`] (`udp://`), [`Error::NameTooLong`] for a
     /// bad endpoint; [`Error::NoIoThread`] for a non-inproc endpoint on a context without I/O
     /// threads; [`Error::ContextTerminated`], [`Error::SocketClosed`].
     pub fn connect_peer(&self, endpoint: &str) -> Result<RoutingId, Error> {
@@ -1139,12 +1139,14 @@ fn deadline_of(linger: Option<Duration>) -> Option<Instant> {
 fn check_scheme(endpoint: &str) -> Result<Scheme, Error> {
     let scheme = Scheme::of(endpoint)?;
     match scheme {
-        // libzmq: udp is for DGRAM/RADIO/DISH, pgm/epgm/norm for the PUB/SUB family:
-        // ENOCOMPATPROTO for PEER/SERVER/CLIENT.
-        Scheme::Udp | Scheme::Pgm | Scheme::Epgm | Scheme::Norm => {
-            Err(Error::IncompatibleTransport(scheme.as_str().to_owned()))
+        // libzmq 4.3.5 (`socket_base_t::check_protocol`): udp is always compiled in but only for
+        // DGRAM/RADIO/DISH, so PEER/SERVER/CLIENT get ENOCOMPATPROTO. pgm, epgm, norm, tipc and
+        // vmci are optional libzmq builds (the default and `zeromq-src` builds lack them), and a
+        // transport that is not compiled in is EPROTONOSUPPORT before any compatibility check.
+        Scheme::Udp => Err(Error::IncompatibleTransport(scheme.as_str().to_owned())),
+        Scheme::Pgm | Scheme::Epgm | Scheme::Norm | Scheme::Tipc | Scheme::Vmci => {
+            Err(Error::UnsupportedTransport(scheme.as_str().to_owned()))
         }
-        Scheme::Tipc | Scheme::Vmci => Err(Error::UnsupportedTransport(scheme.as_str().to_owned())),
         _ => Ok(scheme),
     }
 }

@@ -521,8 +521,16 @@ impl WsWire {
         self.dirty = true;
         match self.ws.write(message) {
             Ok(()) => Ok(()),
-            // The frame is queued in the engine; the socket is full for now.
-            Err(tungstenite::Error::Io(e)) if e.kind() == io::ErrorKind::WouldBlock => Ok(()),
+            // The frame is queued in the engine; the socket is full (or was interrupted) and
+            // the next flush goes on.
+            Err(tungstenite::Error::Io(e))
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+                ) =>
+            {
+                Ok(())
+            }
             Err(e) => Err(map_error(e, self.limit)),
         }
     }
@@ -532,21 +540,19 @@ impl WsWire {
         if !self.dirty {
             return Ok(true);
         }
-        match self.ws.flush() {
-            Ok(()) => {
-                self.pending = 0;
-                self.dirty = false;
-                Ok(true)
+        loop {
+            match self.ws.flush() {
+                Ok(()) => {
+                    self.pending = 0;
+                    self.dirty = false;
+                    return Ok(true);
+                }
+                Err(tungstenite::Error::Io(e)) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(tungstenite::Error::Io(e)) if e.kind() == io::ErrorKind::WouldBlock => {
+                    return Ok(false);
+                }
+                Err(e) => return Err(map_error(e, self.limit)),
             }
-            Err(tungstenite::Error::Io(e))
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
-                ) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(map_error(e, self.limit)),
         }
     }
 

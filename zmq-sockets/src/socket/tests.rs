@@ -131,7 +131,7 @@ fn connect_peer_errors() {
     ));
     assert!(matches!(
         peer.connect_peer("pgm://eth0;239.1.1.1:5555"),
-        Err(Error::IncompatibleTransport(_))
+        Err(Error::UnsupportedTransport(_))
     ));
     assert!(matches!(
         peer.connect_peer("foo://x"),
