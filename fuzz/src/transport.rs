@@ -27,7 +27,7 @@ use zmtp_codec::{Config, Event, Framing, Message, ProtocolError, Session, Socket
 pub fn transport_endpoint(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     let scheme = Scheme::of(&text);
-    let parsers: [(&str, fn(&str) -> Result<Endpoint, EndpointError>); 2] = [
+    let parsers: [(&str, Parser); 2] = [
         ("bind", Endpoint::parse_bind),
         ("connect", Endpoint::parse_connect),
     ];
@@ -52,7 +52,11 @@ pub fn transport_endpoint(data: &[u8]) {
                     "{side} {text:?} printed as {printed:?}"
                 );
                 if let Ok(again) = again {
-                    assert_eq!(again.to_string(), printed, "{side} {text:?}: unstable print");
+                    assert_eq!(
+                        again.to_string(),
+                        printed,
+                        "{side} {text:?}: unstable print"
+                    );
                 }
             }
             Err(err) => {
@@ -64,6 +68,9 @@ pub fn transport_endpoint(data: &[u8]) {
         }
     }
 }
+
+/// `Endpoint::parse_bind` or `Endpoint::parse_connect`.
+type Parser = fn(&str) -> Result<Endpoint, EndpointError>;
 
 /// ZWS 2.0 framing: arbitrary client bytes through tungstenite's server engine into a
 /// WebSocket-mode session, then a structured round trip through a client/server pair.
@@ -265,7 +272,7 @@ fn run_ws_raw(data: &[u8]) -> WsOutcome {
     if probe.errors > 0 {
         assert!(probe.closed_event, "an error without Event::Closed");
     }
-    check_server_output(std::mem::take(&mut ws.get_mut().output));
+    check_server_output(&ws.get_ref().output);
     probe.outcome
 }
 
@@ -313,7 +320,10 @@ impl WsProbe {
                     self.outcome.handshake_done = true;
                 }
                 Event::Message(message) => {
-                    assert!(self.outcome.handshake_done, "a message before HandshakeDone");
+                    assert!(
+                        self.outcome.handshake_done,
+                        "a message before HandshakeDone"
+                    );
                     assert!(
                         message.len() as u64 <= self.options.limit,
                         "a {}-octet message past the {}-octet limit",
@@ -368,13 +378,15 @@ impl WsProbe {
 /// Parses what the server side wrote as a tungstenite client would, and checks it is ZWS:
 /// binary messages carry a flag octet (final, MORE or COMMAND, never both of the latter) and
 /// decodable command bodies; anything else is a control frame.
-fn check_server_output(output: Vec<u8>) {
+fn check_server_output(output: &[u8]) {
     let wire = Wire {
-        input: BytesMut::from(&output[..]),
+        input: BytesMut::from(output),
         chunk: 0,
         output: Vec::new(),
     };
-    let config = WebSocketConfig::default().max_message_size(None).max_frame_size(None);
+    let config = WebSocketConfig::default()
+        .max_message_size(None)
+        .max_frame_size(None);
     let mut client = WebSocket::from_raw_socket(wire, WsRole::Client, Some(config));
     loop {
         match client.read() {
@@ -425,8 +437,8 @@ fn ws_pair(case: &WsPairCase) {
     for _ in 0..budget {
         client.flush(now);
         server.flush(now);
-        let moved =
-            client.pump(&mut server, now, &mut chunk_size) | server.pump(&mut client, now, &mut chunk_size);
+        let moved = client.pump(&mut server, now, &mut chunk_size)
+            | server.pump(&mut client, now, &mut chunk_size);
         if !moved
             && client.outbox.is_empty()
             && server.outbox.is_empty()
@@ -436,7 +448,10 @@ fn ws_pair(case: &WsPairCase) {
             break;
         }
     }
-    assert!(client.ready && server.ready, "the ws handshake did not complete");
+    assert!(
+        client.ready && server.ready,
+        "the ws handshake did not complete"
+    );
     assert!(!client.session.is_closed() && !server.session.is_closed());
     assert_eq!(server.inbox, case.to_server);
     assert_eq!(client.inbox, case.to_client);
@@ -641,12 +656,22 @@ mod tests {
         let bad = run_ws_raw(&input(
             0,
             0,
-            &[frame(READY_PAYLOAD, true), frame(b"\x03\x04PING\x00\x00", true)],
+            &[
+                frame(READY_PAYLOAD, true),
+                frame(b"\x03\x04PING\x00\x00", true),
+            ],
         ));
-        assert!(matches!(bad.closed, Some(ProtocolError::Decode(_))), "{bad:?}");
+        assert!(
+            matches!(bad.closed, Some(ProtocolError::Decode(_))),
+            "{bad:?}"
+        );
 
         // An empty binary message closes the session too.
-        let empty = run_ws_raw(&input(0, 0, &[frame(READY_PAYLOAD, true), frame(b"", true)]));
+        let empty = run_ws_raw(&input(
+            0,
+            0,
+            &[frame(READY_PAYLOAD, true), frame(b"", true)],
+        ));
         assert!(empty.closed.is_some(), "{empty:?}");
     }
 

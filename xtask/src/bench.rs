@@ -1,7 +1,7 @@
 //! `cargo xtask bench`: our PEER sockets against libzmq 4.3.5 and a raw byte pump, in one run.
 //!
 //! Every figure comes from separate processes: `zpeer` (ours), `libzmq-peer` (libzmq through
-//! FFI) and `raw-pump` (length-prefixed bytes, no ZeroMQ), all with the same command line and the
+//! FFI) and `raw-pump` (length-prefixed bytes, no `ZeroMQ`), all with the same command line and the
 //! same result lines. Runs alternate between the three (the order rotates from run to run), each
 //! figure is the median of `--runs` runs, and every process's peak RSS is recorded.
 //! `cargo xtask bench codec` runs the codec's criterion benches instead.
@@ -322,14 +322,23 @@ fn sockets(root: &Path, options: &Options) -> Result {
         None => root.join("target"),
     };
     if options.build {
-        cmd::run(cmd::cargo(root).args(["build", "--release", "-p", "zmq-peer", "--bin", "zpeer"]))?;
+        cmd::run(cmd::cargo(root).args([
+            "build",
+            "--release",
+            "-p",
+            "zmq-peer",
+            "--bin",
+            "zpeer",
+        ]))?;
         cmd::run(cmd::cargo(root).args(["build", "--release", "-p", "interop", "--bins"]))?;
     }
     let release_dir = target_dir.join("release");
     for program in IMPLS {
         let path = release_dir.join(program.binary());
         if !path.is_file() {
-            return Err(format!("{} is missing: build it or drop --no-build", path.display()).into());
+            return Err(
+                format!("{} is missing: build it or drop --no-build", path.display()).into(),
+            );
         }
     }
     let selected: Vec<Workload> = workloads(options.quick)
@@ -353,7 +362,7 @@ fn sockets(root: &Path, options: &Options) -> Result {
         release_dir,
         scratch,
         probe: RssProbe::detect(),
-        run_timeout: Duration::from_secs(if options.quick { 60 } else { 180 }),
+        run_timeout: Duration::from_secs(60),
         nofile: fs::read_to_string("/proc/self/limits")
             .ok()
             .and_then(|text| report::soft_nofile(&text)),
@@ -383,7 +392,11 @@ fn sockets(root: &Path, options: &Options) -> Result {
     write(&json_path, &report::json(&info, &rows))?;
     let svg_path = out_dir.join("throughput.svg");
     write(&svg_path, &report::throughput_svg(&rows))?;
-    println!("bench: wrote {} and {}", json_path.display(), svg_path.display());
+    println!(
+        "bench: wrote {} and {}",
+        json_path.display(),
+        svg_path.display()
+    );
     if options.quick || !options.only.is_empty() {
         println!("bench: --quick / --only run: BENCHMARKS.md left unchanged");
     } else {
@@ -470,7 +483,14 @@ impl Bench {
             let many = workload.kind == Kind::Peers;
             let bind_args = match workload.kind {
                 Kind::Thr => strings(&[
-                    "thr-recv", &endpoint, "--count", &count, "--size", &size, "--timeout", "60",
+                    "thr-recv",
+                    &endpoint,
+                    "--count",
+                    &count,
+                    "--size",
+                    &size,
+                    "--timeout",
+                    "60",
                 ]),
                 Kind::Lat => strings(&["echo", &endpoint, "--count", &count]),
                 Kind::Peers => strings(&["peers-bind", &endpoint, "--count", &count]),
@@ -480,7 +500,14 @@ impl Bench {
             let connect_args = match workload.kind {
                 Kind::Thr => strings(&["thr-send", &resolved, "--count", &count, "--size", &size]),
                 Kind::Lat => strings(&[
-                    "lat", &resolved, "--count", &count, "--size", &size, "--timeout", "30",
+                    "lat",
+                    &resolved,
+                    "--count",
+                    &count,
+                    "--size",
+                    &size,
+                    "--timeout",
+                    "30",
                 ]),
                 Kind::Peers => strings(&["peers-connect", &resolved, "--count", &count]),
             };
@@ -510,13 +537,15 @@ impl Bench {
 }
 
 /// Checks the processes of one run and extracts its sample.
-fn into_sample(workload: &Workload, (finished, timed_out): (Vec<Finished>, bool)) -> Result<Sample> {
+fn into_sample(
+    workload: &Workload,
+    (finished, timed_out): (Vec<Finished>, bool),
+) -> Result<Sample> {
     for process in &finished {
         if !process.status.success() {
             let why = process
                 .stderr
                 .lines()
-                .rev()
                 .find(|line| !line.trim().is_empty())
                 .unwrap_or("no message");
             let status = if timed_out {

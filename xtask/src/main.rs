@@ -69,7 +69,7 @@ fn run(args: &[String]) -> Result {
             seeds::run(&root, check)
         }
         "interop" => flags.finish().and_then(|()| ci::interop(&root)),
-        "bench" => flags.finish().and_then(|()| bench::run(&root)),
+        "bench" => bench::run(&root, flags),
         "help" | "--help" | "-h" => {
             print!("{HELP}");
             Ok(())
@@ -146,7 +146,11 @@ cargo xtask <subcommand>
                            run one or every fuzz target for N seconds each (default 20,
                            or $XTASK_FUZZ_SECONDS)
   interop                  cargo test -p interop --release (against a real libzmq)
-  bench                    cargo bench -p zmtp-codec
+  bench [--runs N] [--quick] [--only A,B] [--no-build]
+                           zpeer vs libzmq 4.3.5 vs a raw pump (throughput, latency, idle-peer
+                           RSS), alternating, median of N runs (default 5; --quick: 1 run, small
+                           counts); writes target/bench/ and the sockets section of BENCHMARKS.md
+  bench codec              cargo bench -p zmtp-codec (criterion)
 ";
 
 #[cfg(test)]

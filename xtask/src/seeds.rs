@@ -7,7 +7,11 @@
 //! generated nor named `<what>.<hash>.bin` (an input kept from fuzzing).
 //!
 //! The session targets read two option octets before the peer's bytes; the layout is documented
-//! on `zmq_peer_fuzz::codec_session_client` and mirrored by [`SessionOptions`].
+//! on `zmq_peer_fuzz::codec_session_client` and mirrored by [`SessionOptions`]. The
+//! `transport_ws_framing` target does the same with [`WsOptions`] (layout documented on
+//! `zmq_peer_fuzz::transport_ws_framing`) before client WebSocket frames built from the ZWS
+//! vectors of PROTOCOL.md §6.4; `transport_endpoint` seeds are the endpoint examples of
+//! PROTOCOL.md §6.1 and §7, valid and invalid.
 
 use std::fs;
 use std::path::Path;
@@ -253,8 +257,231 @@ pub(crate) fn golden_seeds() -> Result<Vec<Seed>> {
         &[&ready, &one_byte, &long, &two_frames],
     );
     add("codec_roundtrip", "greeting", &[&greeting]);
+
+    // Endpoint strings (§6.1, §7), valid and invalid, bind-only and connect-only.
+    for (name, endpoint) in ENDPOINTS {
+        add("transport_endpoint", name, &[endpoint.as_bytes()]);
+    }
+    let long_ipc = format!("ipc:///{}", "a".repeat(107));
+    add("transport_endpoint", "ipc_too_long", &[long_ipc.as_bytes()]);
+
+    // ZWS framing (§6.4): option octets (see `WsOptions`), then what a client sends after the
+    // upgrade. READY's ZWS payload is the command flag 0x02 and the READY body.
+    let ready_payload = [&[FLAG_COMMAND][..], &ready[2..]].concat();
+    let ws_ready = ws_frame(OP_BINARY, &ready_payload, Some(WS_MASK));
+    let ws_one_byte = ws_frame(OP_BINARY, &[0x00, 0x01], Some(WS_MASK));
+    let ws_more = ws_frame(OP_BINARY, &[0x01, b'A'], Some(WS_MASK));
+    let ws_final = ws_frame(OP_BINARY, &[0x00, b'B'], Some(WS_MASK));
+    let mut long_payload = vec![0x00];
+    long_payload.extend((0..100_u8).map(|i| i.wrapping_mul(7)));
+    let ws_long = ws_frame(OP_BINARY, &long_payload, Some(WS_MASK));
+    let ws_ping = ws_frame(OP_PING, b"hi", Some(WS_MASK));
+    let ws_pong = ws_frame(OP_PONG, b"", Some(WS_MASK));
+    let ws_close = ws_frame(OP_CLOSE, b"\x03\xe8bye", Some(WS_MASK));
+    let ws_routing_id = ws_frame(OP_BINARY, &[0x00], Some(WS_MASK));
+    let ws = WsOptions::default();
+    let ws_target = "transport_ws_framing";
+    add(ws_target, "masked_ready", &[&ws.encode(), &ws_ready]);
+    add(
+        ws_target,
+        "masked_ready_one_byte",
+        &[&ws.encode(), &ws_ready, &ws_one_byte],
+    );
+    add(
+        ws_target,
+        "masked_ready_one_byte_bytewise",
+        &[
+            &WsOptions { chunk: 1, ..ws }.encode(),
+            &ws_ready,
+            &ws_one_byte,
+        ],
+    );
+    add(
+        ws_target,
+        "unmasked_ready_one_byte",
+        &[
+            &WsOptions {
+                accept_unmasked: true,
+                ..ws
+            }
+            .encode(),
+            // The server's frames of §6.4 verbatim: unmasked, as a lax client sends them.
+            &hex(WS_READY_SERVER)?,
+            &hex(WS_ONE_BYTE_SERVER)?,
+        ],
+    );
+    add(
+        ws_target,
+        "over_limit",
+        &[
+            &WsOptions {
+                max_size: 2,
+                chunk: 7,
+                ..ws
+            }
+            .encode(),
+            &ws_ready,
+            &ws_one_byte,
+            &ws_long,
+        ],
+    );
+    add(
+        ws_target,
+        "multipart",
+        &[
+            &WsOptions {
+                drop_multipart: true,
+                ..ws
+            }
+            .encode(),
+            &ws_ready,
+            &ws_more,
+            &ws_final,
+            &ws_one_byte,
+        ],
+    );
+    add(
+        ws_target,
+        "control_frames",
+        &[
+            &WsOptions {
+                heartbeat: true,
+                ..ws
+            }
+            .encode(),
+            &ws_ready,
+            &ws_ping,
+            &ws_one_byte,
+            &ws_pong,
+            &ws_close,
+        ],
+    );
+    add(
+        ws_target,
+        "bare_routing_id",
+        &[
+            &WsOptions { bare: true, ..ws }.encode(),
+            &ws_routing_id,
+            &ws_one_byte,
+        ],
+    );
     Ok(seeds)
 }
+
+/// The two option octets that start every `transport_ws_framing` input.
+///
+/// Octet 0: bits 0-1 max message size (0: 65536, 1: 0, 2: 64, 3: 1024 octets); bit 2 the server
+/// accepts unmasked frames; bit 3 heartbeats on; bit 4 drop multipart; bit 5 bare `ZWS2.0`.
+/// Octet 1: read size (0 reads everything at once). Must match `fuzz/src/transport.rs`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct WsOptions {
+    max_size: u8,
+    accept_unmasked: bool,
+    heartbeat: bool,
+    drop_multipart: bool,
+    bare: bool,
+    chunk: u8,
+}
+
+impl WsOptions {
+    fn encode(self) -> [u8; 2] {
+        let flags = (self.max_size & 0b11)
+            | u8::from(self.accept_unmasked) << 2
+            | u8::from(self.heartbeat) << 3
+            | u8::from(self.drop_multipart) << 4
+            | u8::from(self.bare) << 5;
+        [flags, self.chunk]
+    }
+}
+
+/// One final (FIN) WebSocket frame with `opcode`, masked with `mask` when given (a client's
+/// frame), in the shortest length form (PROTOCOL.md §6.4).
+fn ws_frame(opcode: u8, payload: &[u8], mask: Option<[u8; 4]>) -> Vec<u8> {
+    let mask_bit = if mask.is_some() { 0x80 } else { 0x00 };
+    let mut frame = vec![0x80 | opcode];
+    let length = payload.len();
+    match (
+        u8::try_from(length).ok().filter(|&short| short <= 125),
+        u16::try_from(length),
+    ) {
+        (Some(short), _) => frame.push(mask_bit | short),
+        (None, Ok(medium)) => {
+            frame.push(mask_bit | 126);
+            frame.extend(medium.to_be_bytes());
+        }
+        (None, Err(_)) => {
+            frame.push(mask_bit | 127);
+            frame.extend(u64::try_from(length).unwrap_or(u64::MAX).to_be_bytes());
+        }
+    }
+    match mask {
+        Some(mask) => {
+            frame.extend(mask);
+            frame.extend(payload.iter().zip(mask.iter().cycle()).map(|(b, m)| b ^ m));
+        }
+        None => frame.extend_from_slice(payload),
+    }
+    frame
+}
+
+/// WebSocket opcodes (RFC 6455 §5.2).
+const OP_BINARY: u8 = 0x2;
+const OP_CLOSE: u8 = 0x8;
+const OP_PING: u8 = 0x9;
+const OP_PONG: u8 = 0xA;
+
+/// ZWS flag octet of a command (PROTOCOL.md §6.4).
+const FLAG_COMMAND: u8 = 0x02;
+
+/// The masking key of the seed client frames (any fixed value does).
+const WS_MASK: [u8; 4] = [0x37, 0xFA, 0x21, 0x3D];
+
+/// PROTOCOL.md §6.4: READY of a PEER as the server sends it (unmasked), 29 octets.
+const WS_READY_SERVER: &str = "82 1B 02 05 52 45 41 44 59 0B 53 6F 63 6B 65 74 2D 54 79 70 65
+    00 00 00 04 50 45 45 52";
+
+/// PROTOCOL.md §6.4: the 1-byte message 0x01 from the server.
+const WS_ONE_BYTE_SERVER: &str = "82 02 00 01";
+
+/// Endpoint examples of PROTOCOL.md §6.1 and §7 as `(seed name, endpoint)`.
+const ENDPOINTS: &[(&str, &str)] = &[
+    ("tcp_loopback", "tcp://127.0.0.1:5555"),
+    ("tcp_any_host", "tcp://*:5555"),
+    ("tcp_any_any", "tcp://*:*"),
+    ("tcp_any_port", "tcp://127.0.0.1:*"),
+    ("tcp_port_0", "tcp://127.0.0.1:0"),
+    ("tcp_nic", "tcp://eth0:5555"),
+    ("tcp_hostname", "tcp://hostname:5555"),
+    ("tcp_ipv6", "tcp://[::1]:5555"),
+    ("tcp_ipv6_unbracketed", "tcp://::1:5555"),
+    ("tcp_ipv6_zone", "tcp://[fe80::1%eth0]:5555"),
+    ("tcp_source", "tcp://192.168.1.17:0;192.168.1.1:5555"),
+    ("tcp_source_nic", "tcp://eth1:0;server1:5555"),
+    ("tcp_no_port", "tcp://127.0.0.1"),
+    ("tcp_empty", "tcp://"),
+    ("tcp_slash", "tcp://a/b:55"),
+    ("tcp_resource", "tcp://host:55/resource"),
+    ("ipc_absolute", "ipc:///abs/path"),
+    ("ipc_relative", "ipc://rel/path"),
+    ("ipc_abstract", "ipc://@name"),
+    ("ipc_abstract_empty", "ipc://@"),
+    ("ipc_wildcard", "ipc://*"),
+    ("inproc_name", "inproc://x"),
+    ("inproc_separator", "inproc://a://b"),
+    ("inproc_empty", "inproc://"),
+    ("ws_loopback", "ws://127.0.0.1:5555"),
+    ("ws_path", "ws://127.0.0.1:5555/a/b"),
+    ("ws_any", "ws://*:*/roundtrip"),
+    ("ws_any_port", "ws://127.0.0.1:*"),
+    ("ws_ipv6_query", "ws://[::1]:7/x?y=1"),
+    ("ws_bad_path", "ws://h:5/a b"),
+    ("wss_name", "wss://localhost:443/p"),
+    ("no_separator", "127.0.0.1:5555"),
+    ("empty_scheme", "://x"),
+    ("unknown_scheme", "foo://x"),
+    ("upper_case_scheme", "TCP://127.0.0.1:5"),
+    ("udp", "udp://127.0.0.1:5555"),
+];
 
 /// The two option octets that start every session-target input.
 ///
@@ -530,6 +757,56 @@ mod tests {
             ..SessionOptions::default()
         };
         assert_eq!(limited.encode(), [0b0100, 7]);
+    }
+
+    #[test]
+    fn ws_frames_match_protocol_6_4() {
+        let ready = hex(READY_PEER).unwrap();
+        let payload = [&[FLAG_COMMAND][..], &ready[2..]].concat();
+        assert_eq!(
+            ws_frame(OP_BINARY, &payload, None),
+            hex(WS_READY_SERVER).unwrap()
+        );
+        assert_eq!(
+            ws_frame(OP_BINARY, &[0x00, 0x01], None),
+            hex(WS_ONE_BYTE_SERVER).unwrap()
+        );
+        let masked = ws_frame(OP_BINARY, &payload, Some(WS_MASK));
+        assert_eq!(&masked[..2], &[0x82, 0x9B]);
+        assert_eq!(&masked[2..6], &WS_MASK);
+        assert_eq!(masked[6], 0x02 ^ WS_MASK[0]);
+        assert_eq!(masked[7], 0x05 ^ WS_MASK[1]);
+        assert_eq!(masked.len(), 2 + 4 + 27);
+        // Client bare routing-id message: 82 81 m0 m1 m2 m3 (00^m0).
+        assert_eq!(
+            ws_frame(OP_BINARY, &[0x00], Some(WS_MASK)),
+            [&[0x82, 0x81][..], &WS_MASK, &[WS_MASK[0]]].concat()
+        );
+        let long = ws_frame(OP_BINARY, &[0; 300], None);
+        assert_eq!(&long[..4], &[0x82, 126, 0x01, 0x2C]);
+        assert_eq!(
+            WsOptions {
+                max_size: 2,
+                accept_unmasked: true,
+                bare: true,
+                chunk: 7,
+                ..WsOptions::default()
+            }
+            .encode(),
+            [0b10_0110, 7]
+        );
+    }
+
+    #[test]
+    fn endpoint_seeds_are_distinct() {
+        for (index, (name, endpoint)) in ENDPOINTS.iter().enumerate() {
+            assert!(
+                ENDPOINTS[..index]
+                    .iter()
+                    .all(|(other_name, other)| other_name != name && other != endpoint),
+                "{name}"
+            );
+        }
     }
 
     #[test]

@@ -74,7 +74,8 @@ fn wait_for_reconnect_attempt(endpoint: &str) {
             Instant::now() < deadline,
             "no reconnect attempt reached {endpoint}"
         );
-        if let Some(addr) = endpoint.strip_prefix("tcp://") {
+        if endpoint.starts_with("tcp://") || endpoint.starts_with("ws://") {
+            let addr = tcp_addr(endpoint);
             let Ok(listener) = TcpListener::bind(addr) else {
                 thread::sleep(Duration::from_millis(10));
                 continue;
@@ -147,6 +148,12 @@ fn binder_restart_ipc_path() {
 #[test]
 fn binder_restart_ipc_abstract() {
     binder_restart(Transport::IpcAbstract);
+}
+
+#[cfg(feature = "ws")]
+#[test]
+fn binder_restart_ws() {
+    binder_restart(Transport::Ws);
 }
 
 /// A TCP forwarder whose connections can be cut, to break a connection without closing either

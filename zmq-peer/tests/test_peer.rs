@@ -52,13 +52,13 @@ fn test_peer_sequence(transport: Transport) {
         .routing_id()
         .expect("received message carries a routing id");
     assert_ne!(rid2.get(), 0);
-    check_metadata(transport, &received);
+    check_metadata(transport, &received, "received by the binder");
 
     binder.send(msg(&[0x02], rid2)).expect("send 0x02");
     let reply = connecter.recv().expect("connecter receives 0x02");
     assert_eq!(reply.as_bytes(), &[0x02]);
     assert_eq!(reply.routing_id(), Some(rid1));
-    check_metadata(transport, &reply);
+    check_metadata(transport, &reply, "received by the connecter");
 
     binder.close().expect("close binder");
     connecter.close().expect("close connecter");
@@ -180,15 +180,24 @@ fn check_resolved_endpoint(transport: Transport, bound: &str, resolved: &str) {
             let port: u16 = port.parse().expect("numeric port");
             assert_ne!(port, 0);
         }
+        #[cfg(feature = "ws")]
+        Transport::Ws => {
+            let port = resolved
+                .strip_prefix("ws://127.0.0.1:")
+                .and_then(|rest| rest.strip_suffix("/peer"))
+                .unwrap_or_else(|| panic!("unexpected ws last_endpoint {resolved}"));
+            let port: u16 = port.parse().expect("numeric port");
+            assert_ne!(port, 0);
+        }
         _ => assert_eq!(resolved, bound, "last_endpoint is the endpoint as given"),
     }
 }
 
-fn check_metadata(transport: Transport, message: &Message) {
+fn check_metadata(transport: Transport, message: &Message, side: &str) {
     if transport.has_metadata() {
-        assert_eq!(message.gets("Socket-Type"), Some("PEER"));
-        if transport == Transport::Tcp {
-            assert_eq!(message.gets("Peer-Address"), Some("127.0.0.1"));
+        assert_eq!(message.gets("Socket-Type"), Some("PEER"), "{side}");
+        if transport.is_tcp_based() {
+            assert_eq!(message.gets("Peer-Address"), Some("127.0.0.1"), "{side}");
         }
     } else {
         assert_eq!(
@@ -204,4 +213,30 @@ fn pattern(size: usize, seed: usize) -> Vec<u8> {
     (0..size)
         .map(|i| u8::try_from((i * 7 + seed * 13) % 251).expect("< 251"))
         .collect()
+}
+
+/// `Peer-Address` is the peer's numeric IP on both ends (libzmq takes it from `getpeername`),
+/// also when the connecter named the host by a DNS name.
+#[test]
+fn peer_address_is_numeric_for_a_host_name() {
+    let ctx = Context::new();
+    let binder = peer(&ctx);
+    binder.bind("tcp://127.0.0.1:*").expect("bind");
+    let resolved = binder.last_endpoint().expect("last_endpoint");
+    let port = resolved.rsplit(':').next().expect("port");
+    let connecter = peer(&ctx);
+    let rid = connecter
+        .connect_peer(&format!("tcp://localhost:{port}"))
+        .expect("connect_peer by host name");
+    connecter.send(msg(b"hi", rid)).expect("send");
+    let got = binder.recv().expect("recv");
+    assert_eq!(got.gets("Peer-Address"), Some("127.0.0.1"), "at the binder");
+    let back = got.routing_id().expect("routing id");
+    binder.send(msg(b"ho", back)).expect("reply");
+    let reply = connecter.recv().expect("recv");
+    assert_eq!(
+        reply.gets("Peer-Address"),
+        Some("127.0.0.1"),
+        "at the connecter"
+    );
 }

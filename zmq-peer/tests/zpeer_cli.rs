@@ -332,7 +332,11 @@ fn latency_against_echo() {
 fn demo_runs_every_transport() {
     let (status, stdout, stderr) = run(&["demo"]);
     assert!(status.success(), "demo failed: {stderr}");
-    for transport in ["inproc", "ipc", "tcp"] {
+    let mut transports = vec!["inproc", "ipc", "tcp"];
+    if cfg!(feature = "ws") {
+        transports.push("ws");
+    }
+    for transport in transports {
         assert!(
             stdout
                 .lines()

@@ -38,10 +38,8 @@ pub fn typed_pipe<T: Send>(hwm: usize) -> (PipeSender<T>, PipeReceiver<T>) {
     let shared = Arc::new(Shared {
         queue: SegQueue::new(),
         count: AtomicUsize::new(0),
-        hwm,
-        // As libzmq's pipe low-water mark: a blocked writer is woken once half the room is free,
-        // so a reader hovering at the limit does not cost one wake-up per message.
-        lwm: hwm.div_ceil(2),
+        hwm: AtomicUsize::new(hwm),
+        lwm: AtomicUsize::new(low_water_mark(hwm)),
         scheduled: AtomicBool::new(false),
         writer_waiting: AtomicBool::new(false),
         receiver_closed: AtomicBool::new(false),
@@ -79,27 +77,29 @@ impl<T> PipeSender<T> {
         if s.receiver_closed.load(Ordering::Acquire) || s.linger.get().is_some() {
             return Err(TrySendError::Closed(msg));
         }
-        if s.hwm == 0 {
-            s.count.fetch_add(1, Ordering::SeqCst);
-        } else {
-            loop {
-                let reserved = s
-                    .count
-                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |c| {
-                        (c < s.hwm).then_some(c + 1)
-                    });
-                if reserved.is_ok() {
-                    break;
-                }
-                // Announce the waiting writer, then look again: either the receiver's pop sees
-                // the flag, or this load sees the room the pop made (both are SeqCst).
-                s.writer_waiting.store(true, Ordering::SeqCst);
-                if s.count.load(Ordering::SeqCst) >= s.hwm {
+        loop {
+            let hwm = s.hwm.load(Ordering::SeqCst);
+            if hwm == 0 {
+                s.count.fetch_add(1, Ordering::SeqCst);
+                break;
+            }
+            let reserved = s
+                .count
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |c| {
+                    (c < hwm).then_some(c + 1)
+                });
+            if reserved.is_ok() {
+                break;
+            }
+            // Announce the waiting writer, then look again: either the receiver's pop (or a
+            // raised HWM) sees the flag, or these loads see the room it made (all SeqCst).
+            s.writer_waiting.store(true, Ordering::SeqCst);
+            let hwm = s.hwm.load(Ordering::SeqCst);
+            if hwm != 0 && s.count.load(Ordering::SeqCst) >= hwm {
                     if s.receiver_closed.load(Ordering::SeqCst) {
                         return Err(TrySendError::Closed(msg));
                     }
-                    return Err(TrySendError::Full(msg));
-                }
+                return Err(TrySendError::Full(msg));
             }
         }
         s.queue.push(msg);
@@ -155,9 +155,16 @@ impl<T> PipeSender<T> {
         self.len() == 0
     }
 
-    /// The high-water mark this pipe was created with (0 = unlimited).
+    /// The current high-water mark (0 = unlimited).
     pub fn hwm(&self) -> usize {
-        self.shared.hwm
+        self.shared.hwm.load(Ordering::SeqCst)
+    }
+
+    /// Changes the high-water mark (0 = unlimited), e.g. when an inproc connect made before
+    /// the bind learns the binder's receive HWM. Messages already queued stay queued even
+    /// above a lowered mark. Raising it wakes a writer that found the pipe full.
+    pub fn set_hwm(&self, hwm: usize) {
+        self.shared.set_hwm(hwm);
     }
 }
 
@@ -290,9 +297,14 @@ impl<T> PipeReceiver<T> {
         self.shared.linger.get().copied()
     }
 
-    /// The high-water mark this pipe was created with (0 = unlimited).
+    /// The current high-water mark (0 = unlimited).
     pub fn hwm(&self) -> usize {
-        self.shared.hwm
+        self.shared.hwm.load(Ordering::SeqCst)
+    }
+
+    /// Changes the high-water mark from the reading end; see [`PipeSender::set_hwm`].
+    pub fn set_hwm(&self, hwm: usize) {
+        self.shared.set_hwm(hwm);
     }
 }
 
@@ -312,8 +324,10 @@ struct Shared<T> {
     queue: SegQueue<T>,
     /// Queued messages plus reservations of sends in progress (never below the queue's length).
     count: AtomicUsize,
-    hwm: usize,
-    lwm: usize,
+    /// The high-water mark (0 = unlimited); changes only through `set_hwm`.
+    hwm: AtomicUsize,
+    /// A blocked writer is woken once the queue is down to this many messages.
+    lwm: AtomicUsize,
     /// Set by the first send into an idle pipe (which wakes the receiver); cleared by the receiver
     /// when it finds the queue empty.
     scheduled: AtomicBool,
@@ -331,14 +345,28 @@ impl<T> Shared<T> {
     fn pop(&self) -> Option<T> {
         let msg = self.queue.pop()?;
         let left = self.count.fetch_sub(1, Ordering::SeqCst).saturating_sub(1);
-        if self.hwm > 0
-            && left <= self.lwm
+        if left <= self.lwm.load(Ordering::SeqCst)
+            && self.hwm.load(Ordering::SeqCst) > 0
             && self.writer_waiting.load(Ordering::SeqCst)
             && self.writer_waiting.swap(false, Ordering::SeqCst)
         {
             wake(&self.send_waker);
         }
         Some(msg)
+    }
+
+    fn set_hwm(&self, hwm: usize) {
+        // The low-water mark first: a pop between the two stores then wakes a writer early at
+        // worst, never too late.
+        self.lwm.store(low_water_mark(hwm), Ordering::SeqCst);
+        self.hwm.store(hwm, Ordering::SeqCst);
+        // A writer that found the pipe full either sees the new mark on its re-check, or set
+        // its flag before this swap and is woken here (all SeqCst).
+        if self.writer_waiting.load(Ordering::SeqCst)
+            && self.writer_waiting.swap(false, Ordering::SeqCst)
+        {
+            wake(&self.send_waker);
+        }
     }
 
     fn recv_closing(&self, deadline: Option<Instant>) -> Result<Option<T>, PipeClosed> {
@@ -355,7 +383,7 @@ impl<T> Shared<T> {
     fn debug(&self, name: &str, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct(name)
             .field("len", &self.count.load(Ordering::Relaxed))
-            .field("hwm", &self.hwm)
+            .field("hwm", &self.hwm.load(Ordering::Relaxed))
             .field("sender_closed", &self.linger.get().is_some())
             .field(
                 "receiver_closed",
@@ -363,6 +391,12 @@ impl<T> Shared<T> {
             )
             .finish_non_exhaustive()
     }
+}
+
+/// As libzmq's pipe low-water mark: a blocked writer is woken once half the room is free, so a
+/// reader hovering at the limit does not cost one wake-up per message.
+fn low_water_mark(hwm: usize) -> usize {
+    hwm.div_ceil(2)
 }
 
 fn wake(slot: &Mutex<Option<Arc<dyn Wake>>>) {

@@ -171,14 +171,31 @@ fn thr_recv(
             .set_int_option(ffi::RCVTIMEO, bench::millis(timeout))
             .map_err(on_error("setting RCVTIMEO"))?;
     }
-    let elapsed = receive_all(&mut socket, count, size)?;
+    let (elapsed, sender) = receive_all(&mut socket, count, size)?;
+    if let Some(sender) = sender {
+        // The delivery ack (BENCH.md): one empty message back to the sender, so that it closes
+        // only after everything arrived. A sender that does not wait for it may be gone
+        // already, so failures are ignored, and LINGER is bounded for the same reason.
+        let _ = socket.send_to(sender, &[], ffi::DONTWAIT);
+        socket
+            .set_int_option(ffi::LINGER, ACK_LINGER_MS)
+            .map_err(on_error("setting LINGER"))?;
+    }
     drop(socket);
     drop(ctx);
     bench::print_flushed(&bench::thr_line(size, count, elapsed))
 }
 
-/// Receives `count` messages of `size` octets; returns the time from the first to the last.
-fn receive_all(socket: &mut Socket, count: u64, size: usize) -> Result<Duration, Failure> {
+/// How long the receiver's close waits to flush the delivery ack, in milliseconds.
+const ACK_LINGER_MS: i32 = 1000;
+
+/// Receives `count` messages of `size` octets; returns the time from the first to the last
+/// and the routing id of the last sender (`None` if `count` is 0).
+fn receive_all(
+    socket: &mut Socket,
+    count: u64,
+    size: usize,
+) -> Result<(Duration, Option<u32>), Failure> {
     let mut msg = Msg::new().map_err(on_error("building a message"))?;
     let mut started = None;
     for index in 0..count {
@@ -192,7 +209,8 @@ fn receive_all(socket: &mut Socket, count: u64, size: usize) -> Result<Duration,
             )));
         }
     }
-    Ok(started.map_or(Duration::ZERO, |started| started.elapsed()))
+    let elapsed = started.map_or(Duration::ZERO, |started| started.elapsed());
+    Ok((elapsed, (count > 0).then(|| msg.routing_id())))
 }
 
 fn thr_send(endpoint: &str, count: u64, size: usize) -> Result<(), Failure> {
@@ -207,9 +225,33 @@ fn thr_send(endpoint: &str, count: u64, size: usize) -> Result<(), Failure> {
         .connect_peer(endpoint)
         .map_err(on_endpoint(endpoint))?;
     send_all(&mut socket, routing_id, count, size)?;
+    if count > 0 {
+        wait_for_ack(&mut socket)?;
+    }
     drop(socket);
     drop(ctx);
     Ok(())
+}
+
+/// Waits for the receiver's delivery ack (BENCH.md). LINGER alone is not enough: a libzmq
+/// 4.3.5 receiver over ipc that is stalled on RCVHWM drops what is still in the kernel buffer
+/// when the sender hangs up. A receiver that sends no ack (an older `zpeer`) costs
+/// [`DEFAULT_TIMEOUT`], after which LINGER -1 is all there is.
+fn wait_for_ack(socket: &mut Socket) -> Result<(), Failure> {
+    socket
+        .set_int_option(ffi::RCVTIMEO, bench::millis(DEFAULT_TIMEOUT))
+        .map_err(on_error("setting RCVTIMEO"))?;
+    match socket.recv(0) {
+        Ok(_) => Ok(()),
+        Err(Errno::EAGAIN) => {
+            eprintln!(
+                "libzmq-peer: no delivery ack within {}s; relying on LINGER",
+                DEFAULT_TIMEOUT.as_secs()
+            );
+            Ok(())
+        }
+        Err(error) => Err(on_error("waiting for the delivery ack")(error)),
+    }
 }
 
 /// Sends `count` messages of `size` octets to `routing_id`, blocking on HWM.
@@ -276,11 +318,12 @@ fn thr_inproc(count: u64, size: usize) -> Result<(), Failure> {
     let (mut receiver, mut sender, routing_id) = inproc_pair(&ctx)?;
     set_timeouts(&mut receiver, DEFAULT_TIMEOUT)?;
     let sending = thread::spawn(move || send_all(&mut sender, routing_id, count, size));
+    // One process: the receiver counts everything, so no delivery ack is needed.
     let received = receive_all(&mut receiver, count, size);
     let sent = sending
         .join()
         .map_err(|_| Failure::Other("the sending thread panicked".to_owned()))?;
-    let elapsed = received?;
+    let (elapsed, _) = received?;
     sent?;
     drop(receiver);
     drop(ctx);

@@ -185,8 +185,8 @@ impl Running {
         }
         if self.rss_file.is_some() {
             let pid = self.child.id();
-            let children = fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
-                .unwrap_or_default();
+            let children =
+                fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
             for grandchild in children.split_whitespace() {
                 // Best effort: the process may have exited meanwhile.
                 let _ = Command::new("kill")
@@ -225,9 +225,10 @@ impl Running {
             }
             None => self.hwm_kb,
         };
+        self.status = Some(status);
         Ok(Finished {
-            name: self.name,
-            stdout: self.seen,
+            name: std::mem::take(&mut self.name),
+            stdout: std::mem::take(&mut self.seen),
             stderr,
             status,
             peak_rss_kb,
@@ -305,8 +306,11 @@ mod tests {
     }
 
     fn scratch() -> PathBuf {
-        let dir =
-            std::env::temp_dir().join(format!("xtask-child-test-{}-{}", std::process::id(), unique()));
+        let dir = std::env::temp_dir().join(format!(
+            "xtask-child-test-{}-{}",
+            std::process::id(),
+            unique()
+        ));
         fs::create_dir_all(&dir).unwrap();
         dir
     }
@@ -316,7 +320,10 @@ mod tests {
         let dir = scratch();
         for probe in [RssProbe::detect(), RssProbe::Proc] {
             let mut process = sh("echo first; echo second; echo oops >&2", &probe, &dir);
-            assert_eq!(process.first_line(Duration::from_secs(10)).unwrap(), "first");
+            assert_eq!(
+                process.first_line(Duration::from_secs(10)).unwrap(),
+                "first"
+            );
             let deadline = Instant::now() + Duration::from_secs(10);
             let (finished, timed_out) = wait_all(vec![process], deadline).unwrap();
             assert!(!timed_out);

@@ -89,7 +89,10 @@ pub(crate) fn parse_line(line: &str) -> Option<Line> {
 
 /// The last result line in a process's standard output.
 pub(crate) fn last_result<S: AsRef<str>>(lines: &[S]) -> Option<Line> {
-    lines.iter().rev().find_map(|line| parse_line(line.as_ref()))
+    lines
+        .iter()
+        .rev()
+        .find_map(|line| parse_line(line.as_ref()))
 }
 
 /// The value in KiB of `key` (e.g. `VmHWM`) in the text of `/proc/<pid>/status`.
@@ -123,9 +126,7 @@ pub(crate) fn median(values: &[f64]) -> Option<f64> {
 /// `numerator / denominator` when both are known and the denominator is positive.
 pub(crate) fn ratio(numerator: Option<f64>, denominator: Option<f64>) -> Option<f64> {
     match (numerator, denominator) {
-        (Some(numerator), Some(denominator)) if denominator > 0.0 => {
-            Some(numerator / denominator)
-        }
+        (Some(numerator), Some(denominator)) if denominator > 0.0 => Some(numerator / denominator),
         _ => None,
     }
 }
@@ -240,7 +241,8 @@ mod tests {
 
     #[test]
     fn reads_proc_status_and_time_output() {
-        let status = "Name:\tzpeer\nVmPeak:\t  20000 kB\nVmHWM:\t    4321 kB\nVmRSS:\t    4000 kB\n";
+        let status =
+            "Name:\tzpeer\nVmPeak:\t  20000 kB\nVmHWM:\t    4321 kB\nVmRSS:\t    4000 kB\n";
         assert_eq!(status_kb(status, "VmHWM"), Some(4321));
         assert_eq!(status_kb(status, "VmRSS"), Some(4000));
         assert_eq!(status_kb(status, "VmSwap"), None);

@@ -31,8 +31,8 @@ commands:
       N round trips against `zpeer echo`; prints
       `lat size=S count=N avg_us=X p50_us=Y p99_us=Z`
   demo
-      two PEER sockets in this process over inproc, ipc and tcp: endpoints, routing ids and
-      round-trip times
+      two PEER sockets in this process over inproc, ipc, tcp (and ws when built with the `ws`
+      feature): endpoints, routing ids and round-trip times
 
 Errors about an endpoint print `zpeer: <endpoint>: <error> (errno N)` and exit with status 2;
 other failures exit with status 1.";
@@ -614,7 +614,7 @@ impl Drop for DemoDir {
 fn demo() -> Result<(), Failure> {
     let dir = DemoDir::create()?;
     let ctx = Context::new();
-    let endpoints = [
+    let mut endpoints = vec![
         (
             "inproc",
             format!("inproc://zpeer-demo-{}", std::process::id()),
@@ -622,6 +622,9 @@ fn demo() -> Result<(), Failure> {
         ("ipc", format!("ipc://{}/demo.sock", dir.0.display())),
         ("tcp", "tcp://127.0.0.1:*".to_owned()),
     ];
+    if cfg!(feature = "ws") {
+        endpoints.push(("ws", "ws://127.0.0.1:*/demo".to_owned()));
+    }
     for (name, endpoint) in &endpoints {
         demo_transport(&ctx, name, endpoint)?;
     }
@@ -640,7 +643,7 @@ fn demo_transport(ctx: &Context, name: &str, endpoint: &str) -> Result<(), Failu
         .last_endpoint()
         .or_fail("reading the bound endpoint")?;
     let (connecter, to_binder) = connect(ctx, &resolved, timeout)?;
-    println!("{name}: endpoint {resolved}");
+    print_flushed(&format!("{name}: endpoint {resolved}"))?;
 
     let mut to_connecter = None;
     let mut times = Vec::new();
@@ -670,16 +673,16 @@ fn demo_transport(ctx: &Context, name: &str, endpoint: &str) -> Result<(), Failu
         }
     }
     let to_connecter = to_connecter.map_or(0, RoutingId::get);
-    println!(
+    print_flushed(&format!(
         "{name}: connecter knows the binder as routing id {}, binder knows the connecter as {}",
         to_binder.get(),
         to_connecter
-    );
+    ))?;
     let times: Vec<String> = times
         .iter()
         .map(|t| format!("{:.1}", t.as_secs_f64() * 1e6))
         .collect();
-    println!("{name}: round trips (us): {}", times.join(" "));
+    print_flushed(&format!("{name}: round trips (us): {}", times.join(" ")))?;
     binder.close().or_fail("closing")?;
     connecter.close().or_fail("closing")
 }

@@ -34,6 +34,9 @@ pub(crate) enum Transport {
     InprocBindFirst,
     /// `inproc://<unique name>`, connected (and the first message queued) before the bind.
     InprocConnectFirst,
+    /// `ws://127.0.0.1:*/peer` (ZWS 2.0; only with the `ws` feature).
+    #[cfg(feature = "ws")]
+    Ws,
 }
 
 /// Every transport, in the order the suites list them.
@@ -43,6 +46,8 @@ pub(crate) const ALL_TRANSPORTS: &[Transport] = &[
     Transport::IpcAbstract,
     Transport::InprocBindFirst,
     Transport::InprocConnectFirst,
+    #[cfg(feature = "ws")]
+    Transport::Ws,
 ];
 
 /// An endpoint to bind, plus whatever must live as long as it (the temp dir of an ipc path).
@@ -73,6 +78,11 @@ impl Transport {
                 bind: format!("ipc://@{}", unique_name("zmq-peer-test")),
                 _dir: None,
             },
+            #[cfg(feature = "ws")]
+            Self::Ws => TestEndpoint {
+                bind: "ws://127.0.0.1:*/peer".to_owned(),
+                _dir: None,
+            },
             Self::InprocBindFirst | Self::InprocConnectFirst => TestEndpoint {
                 bind: format!("inproc://{}", unique_name("peer")),
                 _dir: None,
@@ -90,9 +100,19 @@ impl Transport {
         !matches!(self, Self::InprocBindFirst | Self::InprocConnectFirst)
     }
 
+    /// Whether the connection runs over TCP (so `Peer-Address` is the peer's IP).
+    pub(crate) fn is_tcp_based(self) -> bool {
+        match self {
+            Self::Tcp => true,
+            #[cfg(feature = "ws")]
+            Self::Ws => true,
+            _ => false,
+        }
+    }
+
     /// Whether the connecter reconnects after the connection drops (stream transports).
     pub(crate) fn reconnects(self) -> bool {
-        matches!(self, Self::Tcp | Self::IpcPath | Self::IpcAbstract)
+        !matches!(self, Self::InprocBindFirst | Self::InprocConnectFirst)
     }
 }
 
@@ -122,6 +142,11 @@ macro_rules! transport_suite {
         #[test]
         fn inproc_connect_first() {
             $runner($crate::support::Transport::InprocConnectFirst);
+        }
+        #[cfg(feature = "ws")]
+        #[test]
+        fn ws() {
+            $runner($crate::support::Transport::Ws);
         }
     };
 }
@@ -161,8 +186,11 @@ pub(crate) fn unused_tcp_endpoint() -> String {
     format!("tcp://127.0.0.1:{port}")
 }
 
-/// The `host:port` part of a `tcp://host:port` endpoint.
+/// The `host:port` part of a `tcp://host:port` or `ws://host:port/path` endpoint.
 pub(crate) fn tcp_addr(endpoint: &str) -> &str {
+    if let Some(rest) = endpoint.strip_prefix("ws://") {
+        return rest.split_once('/').map_or(rest, |(addr, _)| addr);
+    }
     endpoint
         .strip_prefix("tcp://")
         .unwrap_or_else(|| panic!("not a tcp endpoint: {endpoint}"))

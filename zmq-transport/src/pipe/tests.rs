@@ -137,6 +137,51 @@ fn hwm_full_and_writer_wakeup_at_low_water_mark() {
 }
 
 #[test]
+fn raising_the_hwm_wakes_a_full_writer_and_makes_room() {
+    let (tx, rx) = typed_pipe::<u32>(2);
+    let w = counter();
+    tx.set_waker(w.clone());
+    tx.try_send(0).unwrap();
+    tx.try_send(1).unwrap();
+    assert_eq!(tx.try_send(2), Err(TrySendError::Full(2)));
+    rx.set_hwm(5);
+    assert_eq!((tx.hwm(), rx.hwm()), (5, 5));
+    assert_eq!(w.get(), 1, "the writer that found the pipe full is woken");
+    for i in 2..5 {
+        tx.try_send(i).unwrap();
+    }
+    assert_eq!(tx.try_send(5), Err(TrySendError::Full(5)));
+    // The low-water mark follows the new HWM: 3 of 5.
+    assert_eq!(rx.try_recv(), Ok(Some(0)));
+    assert_eq!(w.get(), 1, "4 left, above the low-water mark of 3");
+    assert_eq!(rx.try_recv(), Ok(Some(1)));
+    assert_eq!(w.get(), 2, "down to the low-water mark");
+    // A raise with nobody waiting wakes nobody.
+    tx.set_hwm(6);
+    assert_eq!(w.get(), 2);
+}
+
+#[test]
+fn hwm_can_become_unlimited_or_lower() {
+    let (tx, rx) = typed_pipe::<u32>(1);
+    tx.try_send(0).unwrap();
+    assert_eq!(tx.try_send(1), Err(TrySendError::Full(1)));
+    rx.set_hwm(0);
+    for i in 1..1000 {
+        tx.try_send(i).unwrap();
+    }
+    // Lowering keeps what is queued and refuses more until the queue is below the new mark.
+    tx.set_hwm(3);
+    assert_eq!(tx.try_send(1000), Err(TrySendError::Full(1000)));
+    for i in 0..997 {
+        assert_eq!(rx.try_recv(), Ok(Some(i)));
+    }
+    assert_eq!(tx.try_send(1000), Err(TrySendError::Full(1000)), "3 left of 3");
+    assert_eq!(rx.try_recv(), Ok(Some(997)));
+    tx.try_send(1000).unwrap();
+}
+
+#[test]
 fn sender_close_drains_then_end_of_stream() {
     let (tx, rx) = typed_pipe::<u32>(0);
     let w = counter();
