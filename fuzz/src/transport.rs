@@ -385,6 +385,7 @@ fn check_server_output(output: &[u8]) {
         output: Vec::new(),
     };
     let config = WebSocketConfig::default()
+        .read_buffer_size(4096)
         .max_message_size(None)
         .max_frame_size(None);
     let mut client = WebSocket::from_raw_socket(wire, WsRole::Client, Some(config));

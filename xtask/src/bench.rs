@@ -33,7 +33,7 @@ pub(crate) fn run(root: &Path, mut flags: Flags) -> Result {
     let runs = match flags.value("--runs")? {
         Some(text) => parse_runs(&text)?,
         None if quick => 1,
-        None => 5,
+        None => DEFAULT_RUNS,
     };
     let only: Vec<String> = flags
         .value("--only")?
@@ -69,6 +69,9 @@ fn parse_runs(text: &str) -> Result<usize> {
         _ => Err(format!("--runs: `{text}` is not a positive number").into()),
     }
 }
+
+/// Runs per figure unless `--runs` says otherwise (`--quick`: 1). Odd, so the median is a run.
+const DEFAULT_RUNS: usize = 7;
 
 /// The options of one socket benchmark run.
 #[derive(Debug)]
@@ -496,7 +499,10 @@ impl Bench {
                 Kind::Peers => strings(&["peers-bind", &endpoint, "--count", &count]),
             };
             let mut binder = self.spawn(&name(&bind_args[0]), &binary, &bind_args, many)?;
-            let resolved = binder.first_line(Duration::from_secs(20))?;
+            let resolved = match binder.first_line(Duration::from_secs(20)) {
+                Ok(line) => line,
+                Err(err) => return Err(startup_failure(binder, &err.to_string()).into()),
+            };
             let connect_args = match workload.kind {
                 Kind::Thr => strings(&["thr-send", &resolved, "--count", &count, "--size", &size]),
                 Kind::Lat => strings(&[
@@ -541,20 +547,8 @@ fn into_sample(
     workload: &Workload,
     (finished, timed_out): (Vec<Finished>, bool),
 ) -> Result<Sample> {
-    for process in &finished {
-        if !process.status.success() {
-            let why = process
-                .stderr
-                .lines()
-                .find(|line| !line.trim().is_empty())
-                .unwrap_or("no message");
-            let status = if timed_out {
-                "killed at the deadline".to_owned()
-            } else {
-                process.status.to_string()
-            };
-            return Err(format!("{}: {status}: {why}", process.name).into());
-        }
+    if let Some(process) = finished.iter().find(|process| !process.status.success()) {
+        return Err(failure_text(process, timed_out).into());
     }
     let line = finished
         .iter()
@@ -584,6 +578,32 @@ fn into_sample(
         Vec::new()
     };
     Ok(Sample { line, rss_kb })
+}
+
+/// Why `process` failed: its name, exit status and first line of stderr.
+fn failure_text(process: &Finished, timed_out: bool) -> String {
+    let why = process
+        .stderr
+        .lines()
+        .find(|line| !line.trim().is_empty())
+        .unwrap_or("no message");
+    let status = if timed_out {
+        "killed at the deadline".to_owned()
+    } else {
+        process.status.to_string()
+    };
+    format!("{}: {status}: {why}", process.name)
+}
+
+/// Why a binder printed no endpoint: its own words if it exits within a moment, else `err`.
+fn startup_failure(binder: Running, err: &str) -> String {
+    match child::wait_all(vec![binder], Instant::now() + Duration::from_secs(2)) {
+        Ok((finished, false)) => finished
+            .iter()
+            .find(|process| !process.status.success())
+            .map_or_else(|| err.to_owned(), |process| failure_text(process, false)),
+        _ => err.to_owned(),
+    }
 }
 
 /// One sample for the progress output.

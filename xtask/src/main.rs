@@ -148,7 +148,7 @@ cargo xtask <subcommand>
   interop                  cargo test -p interop --release (against a real libzmq)
   bench [--runs N] [--quick] [--only A,B] [--no-build]
                            zpeer vs libzmq 4.3.5 vs a raw pump (throughput, latency, idle-peer
-                           RSS), alternating, median of N runs (default 5; --quick: 1 run, small
+                           RSS), alternating, median of N runs (default 7; --quick: 1 run, small
                            counts); writes target/bench/ and the sockets section of BENCHMARKS.md
   bench codec              cargo bench -p zmtp-codec (criterion)
 ";

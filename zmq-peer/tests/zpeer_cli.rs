@@ -293,7 +293,8 @@ fn throughput_pair() {
 
 #[test]
 fn thr_send_before_the_receiver_exists_still_delivers() {
-    // thr-send must not lose queued messages when it exits: it waits (LINGER -1) for delivery.
+    // thr-send must not lose queued messages when it exits: it waits for the receiver's ack
+    // (and has LINGER -1) before closing.
     let endpoint = support::unused_tcp_endpoint();
     let sender = thread::spawn({
         let endpoint = endpoint.clone();
@@ -302,14 +303,98 @@ fn thr_send_before_the_receiver_exists_still_delivers() {
     let ctx = Context::new();
     let receiver = peer(&ctx);
     receiver.bind(&endpoint).expect("bind");
+    let mut last = None;
     for i in 0..500 {
         let got = receiver
             .recv()
             .unwrap_or_else(|e| panic!("message {i}: {e:?}"));
         assert_eq!(got.len(), 10);
+        assert!(
+            got.as_bytes().iter().all(|b| *b == 0x5A),
+            "thr-send payload"
+        );
+        last = got.routing_id();
     }
+    // The delivery ack, as `zpeer thr-recv` sends it.
+    let ack = zmq_peer::Message::with_routing_id(Vec::new(), last.expect("routing id"));
+    receiver.send(ack).expect("send the ack");
     let (status, _, stderr) = sender.join().expect("sender");
     assert!(status.success(), "thr-send failed: {stderr}");
+    assert!(
+        !stderr.contains("no delivery ack"),
+        "the ack was not seen: {stderr}"
+    );
+}
+
+#[test]
+fn thr_recv_acknowledges_the_last_message() {
+    let server = Server::start(&[
+        "thr-recv",
+        "tcp://127.0.0.1:*",
+        "--count",
+        "100",
+        "--size",
+        "8",
+    ]);
+    let ctx = Context::new();
+    let sender = peer(&ctx);
+    let rid = sender.connect_peer(&server.endpoint).expect("connect_peer");
+    for i in 0_u64..100 {
+        sender.send(msg(&i.to_be_bytes(), rid)).expect("send");
+    }
+    let ack = sender
+        .recv()
+        .expect("thr-recv sends an ack after the last message");
+    assert!(ack.is_empty(), "the ack is an empty message");
+    assert_eq!(ack.routing_id(), Some(rid));
+    let (status, lines) = server.finish();
+    assert!(status.success());
+    let fields = fields(lines.first().expect("thr line"), "thr");
+    assert_eq!(fields[1], ("count".to_owned(), "100".to_owned()));
+}
+
+#[test]
+fn thr_inproc_and_lat_inproc() {
+    let (status, stdout, stderr) = run(&["thr-inproc", "--count", "10000", "--size", "64"]);
+    assert!(status.success(), "thr-inproc failed: {stderr}");
+    let fields_thr = fields(stdout.trim(), "thr");
+    assert_eq!(fields_thr[0], ("size".to_owned(), "64".to_owned()));
+    assert_eq!(fields_thr[1], ("count".to_owned(), "10000".to_owned()));
+    assert!(fields_thr[2].1.parse::<f64>().expect("number") > 0.0);
+
+    let (status, stdout, stderr) = run(&["lat-inproc", "--count", "200", "--size", "32"]);
+    assert!(status.success(), "lat-inproc failed: {stderr}");
+    let fields_lat = fields(stdout.trim(), "lat");
+    let names: Vec<&str> = fields_lat.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(names, ["size", "count", "avg_us", "p50_us", "p99_us"]);
+    assert_eq!(fields_lat[1].1, "200");
+}
+
+#[test]
+fn idle_peers_report_rss() {
+    let server = Server::start(&[
+        "peers-bind",
+        "tcp://127.0.0.1:*",
+        "--count",
+        "50",
+        "--timeout",
+        "20",
+    ]);
+    let (status, _, stderr) = run(&["peers-connect", &server.endpoint, "--count", "50"]);
+    assert!(status.success(), "peers-connect failed: {stderr}");
+    assert!(
+        !stderr.contains("no ack"),
+        "peers-connect saw no ack: {stderr}"
+    );
+    let (status, lines) = server.finish();
+    assert!(status.success(), "peers-bind failed");
+    let line = lines.first().expect("rss line");
+    let kb: u64 = line
+        .strip_prefix("rss_kb=")
+        .unwrap_or_else(|| panic!("unexpected line {line:?}"))
+        .parse()
+        .expect("number");
+    assert!(kb > 0);
 }
 
 #[test]

@@ -30,13 +30,15 @@ enum Slot {
     Pending(Vec<Pending>),
 }
 
-/// A connect waiting for its bind: the connecter's routing id and the far end of its
-/// outbound pipe.
+/// A connect waiting for its bind: the connecter's routing id, the far end of its outbound
+/// pipe, and its HWMs as they were at connect time (libzmq keeps the connect-time options).
 #[derive(Debug)]
 struct Pending {
     connecter: Weak<SocketCore>,
     routing_id: u32,
     outbound: PipeReceiver,
+    send_hwm: usize,
+    recv_hwm: usize,
 }
 
 impl Registry {
@@ -63,8 +65,7 @@ impl Registry {
             }
         };
         for p in pending {
-            let connecter = p.connecter.upgrade().filter(|c| !c.is_closed());
-            link_pending(connecter.as_deref(), p.routing_id, p.outbound, binder);
+            link_pending(p, binder);
         }
         Ok(())
     }
@@ -93,12 +94,15 @@ impl Registry {
             return link(connecter, &binder);
         }
         // Nobody has bound the name: only the connecter's SNDHWM bounds the pipe for now.
-        let (tx, rx) = pipe(connecter.options().send_hwm());
+        let options = connecter.options();
+        let (tx, rx) = pipe(options.send_hwm());
         let routing_id = connecter.attach(tx, None)?;
         let pending = Pending {
             connecter: Arc::downgrade(connecter),
             routing_id,
             outbound: rx,
+            send_hwm: options.send_hwm(),
+            recv_hwm: options.recv_hwm(),
         };
         match names.entry(name.to_owned()) {
             Entry::Occupied(mut o) => match o.get_mut() {
@@ -137,30 +141,136 @@ fn link(connecter: &Arc<SocketCore>, binder: &Arc<SocketCore>) -> Result<u32, Er
 
 /// Completes a connect-before-bind once the name is bound.
 ///
+/// The connecter's outbound pipe, bounded by its SNDHWM alone so far, gets the full inproc
+/// HWM (its SNDHWM plus the binder's RCVHWM; a writer blocked on the old mark is woken), and
+/// the new binder-to-connecter pipe gets the binder's SNDHWM plus the connecter's RCVHWM, as
+/// libzmq's `connect_inproc_sockets` does with `set_hwms_boost` / `set_hwms`.
+///
 /// If the connecter has closed or disconnected meanwhile, its queued messages are still owed
 /// to the binder within its LINGER (the pipe's close deadline enforces that), as in libzmq;
 /// replies then have nowhere to go and fail with `HostUnreachable`.
-fn link_pending(
-    connecter: Option<&SocketCore>,
-    routing_id: u32,
-    outbound: PipeReceiver,
-    binder: &SocketCore,
-) {
+fn link_pending(pending: Pending, binder: &SocketCore) {
+    let b_opts = binder.options();
+    pending
+        .outbound
+        .set_hwm(combined_hwm(pending.send_hwm, b_opts.recv_hwm()));
+    let connecter = pending.connecter.upgrade().filter(|c| !c.is_closed());
     let hwm = match connecter {
-        Some(c) => combined_hwm(binder.options().send_hwm(), c.options().recv_hwm()),
+        Some(_) => combined_hwm(b_opts.send_hwm(), pending.recv_hwm),
         None => 1,
     };
     let (b_tx, c_rx) = pipe(hwm);
     // On refusal `c_rx` is dropped, which closes `b_tx` for the binder.
     if let Some(c) = connecter {
-        let _ = c.attach_inbound(routing_id, InPipe::inproc(c_rx));
+        let _ = c.attach_inbound(pending.routing_id, InPipe::inproc(c_rx));
     }
-    let _ = binder.attach(b_tx, Some(InPipe::inproc(outbound)));
+    let _ = binder.attach(b_tx, Some(InPipe::inproc(pending.outbound)));
 }
 
 #[cfg(test)]
 mod tests {
+    use std::thread;
+
     use super::*;
+    use crate::options::number;
+    use crate::{ContextCore, Message, RoutingId, Socket, SocketType};
+
+    fn peer(ctx: &Arc<ContextCore>, send_hwm: i32, recv_hwm: i32) -> Socket {
+        let s = ctx.socket(SocketType::Peer).unwrap();
+        s.set_option_int(number::SNDHWM, send_hwm).unwrap();
+        s.set_option_int(number::RCVHWM, recv_hwm).unwrap();
+        s.set_option_int(number::SNDTIMEO, 10_000).unwrap();
+        s.set_option_int(number::RCVTIMEO, 10_000).unwrap();
+        s
+    }
+
+    /// Non-blocking sends of numbered messages from `from` until the pipe refuses one.
+    fn fill(s: &Socket, id: RoutingId, from: u32) -> u32 {
+        let mut n = from;
+        loop {
+            match s.try_send(Message::with_routing_id(n.to_be_bytes().to_vec(), id)) {
+                Ok(()) => n += 1,
+                Err(Error::WouldBlock) => return n - from,
+                Err(e) => panic!("send {n}: {e:?}"),
+            }
+            assert!(n < 100_000, "the pipe never filled up");
+        }
+    }
+
+    #[test]
+    fn connect_before_bind_gets_the_summed_hwm_at_bind() {
+        let ctx = ContextCore::new(0);
+        let connecter = peer(&ctx, 3, 1000);
+        let id = connecter.connect_peer("inproc://hwm-late-bind").unwrap();
+        assert_eq!(fill(&connecter, id, 0), 3, "before the bind: the SNDHWM alone");
+        let binder = peer(&ctx, 1000, 4);
+        binder.bind("inproc://hwm-late-bind").unwrap();
+        assert_eq!(fill(&connecter, id, 3), 4, "after the bind: SNDHWM + RCVHWM");
+        for n in 0..7_u32 {
+            let m = binder.recv().unwrap();
+            assert_eq!(m.as_bytes(), n.to_be_bytes());
+        }
+        assert!(matches!(binder.try_recv(), Err(Error::WouldBlock)));
+    }
+
+    #[test]
+    fn a_send_blocked_before_the_bind_resumes_when_the_bind_adds_room() {
+        let ctx = ContextCore::new(0);
+        let connecter = peer(&ctx, 1, 1000);
+        let id = connecter.connect_peer("inproc://hwm-blocked").unwrap();
+        assert_eq!(fill(&connecter, id, 0), 1);
+        let blocked = {
+            let connecter = connecter.clone();
+            // Blocks (SNDTIMEO 10 s) until the bind raises the HWM; nobody ever reads.
+            thread::spawn(move || connecter.send(Message::with_routing_id(&b"more"[..], id)))
+        };
+        let binder = peer(&ctx, 1000, 1);
+        binder.bind("inproc://hwm-blocked").unwrap();
+        assert!(blocked.join().unwrap().is_ok(), "the bind made room");
+        assert_eq!(binder.recv().unwrap().as_bytes(), 0_u32.to_be_bytes());
+        assert_eq!(binder.recv().unwrap().as_bytes(), b"more");
+    }
+
+    #[test]
+    fn the_reverse_pipe_of_a_late_bind_sums_binder_sndhwm_and_connecter_rcvhwm() {
+        let ctx = ContextCore::new(0);
+        let connecter = peer(&ctx, 1000, 3);
+        let id = connecter.connect_peer("inproc://hwm-reverse").unwrap();
+        connecter
+            .send(Message::with_routing_id(&b"hello"[..], id))
+            .unwrap();
+        let binder = peer(&ctx, 2, 1000);
+        binder.bind("inproc://hwm-reverse").unwrap();
+        let back = binder.recv().unwrap().routing_id().unwrap();
+        assert_eq!(fill(&binder, back, 0), 5);
+        for n in 0..5_u32 {
+            let m = connecter.recv().unwrap();
+            assert_eq!(m.as_bytes(), n.to_be_bytes());
+            assert_eq!(m.routing_id(), Some(id));
+        }
+    }
+
+    #[test]
+    fn a_zero_hwm_on_either_side_makes_the_late_bound_pipe_unlimited() {
+        let ctx = ContextCore::new(0);
+        let connecter = peer(&ctx, 2, 0);
+        let id = connecter.connect_peer("inproc://hwm-zero").unwrap();
+        assert_eq!(fill(&connecter, id, 0), 2);
+        let binder = peer(&ctx, 2, 0);
+        binder.bind("inproc://hwm-zero").unwrap();
+        for n in 2..20_000_u32 {
+            connecter
+                .try_send(Message::with_routing_id(n.to_be_bytes().to_vec(), id))
+                .unwrap();
+        }
+        let back = binder.recv().unwrap().routing_id().unwrap();
+        // binder SNDHWM 2 + connecter RCVHWM 0: unlimited as well.
+        for n in 0..20_000_u32 {
+            binder
+                .try_send(Message::with_routing_id(n.to_be_bytes().to_vec(), back))
+                .unwrap();
+        }
+    }
 
     #[test]
     fn combined_hwm_is_a_sum_or_unlimited() {

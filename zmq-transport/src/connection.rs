@@ -12,6 +12,7 @@ use std::collections::VecDeque;
 use std::io::{self, IoSlice};
 use std::mem;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::{Buf, Bytes, BytesMut};
@@ -50,6 +51,8 @@ pub(crate) enum Role {
     /// Accepted by a listener; the link arrives from the acceptor after the handshake.
     Accepted {
         listener: usize,
+        /// False once the listener closed: a handshake completing after that is refused.
+        listener_open: Arc<AtomicBool>,
         acceptor: Arc<dyn Acceptor>,
         remote: String,
     },
@@ -137,15 +140,15 @@ pub(crate) struct Conn {
 }
 
 impl Conn {
-    /// A connection accepted by listener `listener`; registers the stream and queues the
-    /// greeting (or, for ws, starts waiting for the HTTP upgrade request).
+    /// A connection accepted by `listener` (its token and its open flag); registers the stream
+    /// and queues the greeting (or, for ws, starts waiting for the HTTP upgrade request).
     #[allow(
         clippy::too_many_arguments,
         reason = "a constructor taking each part once"
     )]
     pub(crate) fn accepted(
         token: usize,
-        listener: usize,
+        listener: (usize, Arc<AtomicBool>),
         acceptor: Arc<dyn Acceptor>,
         remote: String,
         opts: ConnOptions,
@@ -159,6 +162,7 @@ impl Conn {
             Token(token),
             Interest::READABLE | Interest::WRITABLE,
         )?;
+        let (listener, listener_open) = listener;
         #[cfg(feature = "ws")]
         if let Some(setup) = &ws {
             let phase = match stream.into_tcp() {
@@ -175,6 +179,7 @@ impl Conn {
                 token,
                 role: Role::Accepted {
                     listener,
+                    listener_open,
                     acceptor,
                     remote,
                 },
@@ -193,6 +198,7 @@ impl Conn {
             token,
             role: Role::Accepted {
                 listener,
+                listener_open,
                 acceptor,
                 remote,
             },
@@ -347,7 +353,21 @@ impl Conn {
         }
     }
 
-    /// The listener that accepted this connection closed: end it now.
+    /// The listener that accepted this connection closed (`Listener::close`): a connection
+    /// whose link is attached lives on, its lifetime following its outbound pipe (flushed per
+    /// the sender's linger once closed) as for a stopped connecter; one still in its handshake
+    /// (or ws upgrade) has no socket behind it and ends now.
+    pub(crate) fn listener_closed(&mut self, cx: &mut Ctx, now: Instant) -> Status {
+        self.stopped = true;
+        match &self.phase {
+            Phase::Live(live) if live.attached => Status::Keep,
+            Phase::Draining => Status::Keep,
+            Phase::Done => Status::Remove,
+            _ => self.close_now(cx, now),
+        }
+    }
+
+    /// End the connection now (what is queued for the wire is lost).
     pub(crate) fn close_now(&mut self, cx: &mut Ctx, now: Instant) -> Status {
         self.stopped = true;
         match mem::replace(&mut self.phase, Phase::Done) {
@@ -575,6 +595,10 @@ impl Conn {
 
     fn handshake_done(&mut self, live: &mut Live, peer: &PeerInfo, cx: &mut Ctx) {
         match &mut self.role {
+            // The listener closed meanwhile: no new connection is accepted after that.
+            Role::Accepted { listener_open, .. } if !listener_open.load(Ordering::SeqCst) => {
+                live.close.get_or_insert(DisconnectReason::Closed);
+            }
             Role::Accepted {
                 acceptor, remote, ..
             } => match acceptor.on_accept(peer, remote) {

@@ -131,8 +131,8 @@ impl IoHandle {
     /// Returns the [`Listener`], whose [`Listener::endpoint`] is the resolved endpoint (e.g.
     /// `tcp://127.0.0.1:41337` for `tcp://127.0.0.1:*`, `ipc:///tmp/tmpab12cd34/socket` for
     /// `ipc://*`). Each accepted connection runs the handshake, then asks `acceptor` for its
-    /// link. Dropping or closing the listener unbinds, closes the connections it accepted and
-    /// removes the ipc socket file (and the `ipc://*` directory).
+    /// link. Dropping or closing the listener unbinds and removes the ipc socket file (and the
+    /// `ipc://*` directory); see [`Listener::close`] for what happens to accepted connections.
     ///
     /// # Errors
     /// [`TransportError::AddrInUse`] (also when a live listener answers on an ipc path),
@@ -151,9 +151,11 @@ impl IoHandle {
         let bound = bind(ep, &opts)?;
         let token = self.shared.next_token();
         let slot = Arc::new(Mutex::new(Some(bound.socket)));
+        let open = Arc::new(AtomicBool::new(true));
         self.shared.commands.push(Command::Listen(
             Box::new(ListenerEntry {
                 slot: Arc::clone(&slot),
+                open: Arc::clone(&open),
                 opts,
                 acceptor,
                 endpoint: bound.endpoint.clone(),
@@ -168,6 +170,7 @@ impl IoHandle {
             token,
             endpoint: bound.endpoint,
             slot,
+            open,
             shared: Arc::clone(&self.shared),
             #[cfg(feature = "ipc")]
             cleanup: bound.cleanup,
@@ -238,6 +241,8 @@ pub struct Listener {
     token: usize,
     endpoint: String,
     slot: Arc<Mutex<Option<ListenSocket>>>,
+    /// Cleared on close: connections still in their handshake are then refused.
+    open: Arc<AtomicBool>,
     shared: Arc<Shared>,
     #[cfg(feature = "ipc")]
     cleanup: Option<IpcCleanup>,
@@ -249,19 +254,24 @@ impl Listener {
         &self.endpoint
     }
 
-    /// Unbinds: the listening socket is closed before this returns (so the address can be bound
-    /// again at once), ipc files are removed, and the connections this listener accepted are
-    /// closed by the I/O thread shortly after.
+    /// Unbinds: no new connection is accepted, the listening socket is closed before this
+    /// returns (so the address can be bound again at once) and ipc files are removed.
+    ///
+    /// Connections accepted earlier are not cut off (libzmq `zmq_unbind` stops accepting;
+    /// `zmq_close` lets each connection flush per LINGER): one whose link is attached lives on
+    /// until its outbound pipe ends (its sender closes it, then it flushes per that close's
+    /// linger) or the connection drops, like a connecter's connection after
+    /// [`Connecter::close`]. Connections still in their handshake (no link yet) are closed.
     pub fn close(self) {}
 }
 
 impl Drop for Listener {
     fn drop(&mut self) {
+        self.open.store(false, Ordering::SeqCst);
         if let Some(mut socket) = self.slot.lock().take() {
-            // Deregistering before the close keeps mio's books tidy; the close itself is what
-            // frees the address.
+            // Deregistering before the close keeps mio's books tidy; the close itself (when
+            // `socket` goes out of scope here) is what frees the address.
             let _ = socket.deregister(&self.shared.registry);
-            drop(socket);
         }
         #[cfg(feature = "ipc")]
         if let Some(cleanup) = &self.cleanup {
@@ -426,6 +436,8 @@ impl Ctx {
 
 struct ListenerEntry {
     slot: Arc<Mutex<Option<ListenSocket>>>,
+    /// False once the [`Listener`] closed.
+    open: Arc<AtomicBool>,
     opts: ConnOptions,
     acceptor: Arc<dyn Acceptor>,
     endpoint: String,
@@ -550,7 +562,7 @@ impl EventLoop {
                     })
                     .collect();
                 for child in children {
-                    self.with_conn(child, |conn, cx| conn.close_now(cx, now));
+                    self.with_conn(child, |conn, cx| conn.listener_closed(cx, now));
                 }
             }
             Command::CloseConnecter(token) => {
@@ -640,6 +652,7 @@ impl EventLoop {
         }
         let opts = entry.opts.clone();
         let acceptor = Arc::clone(&entry.acceptor);
+        let open = Arc::clone(&entry.open);
         #[cfg(feature = "ws")]
         let ws = entry.ws.clone();
         for (stream, remote) in accepted {
@@ -647,7 +660,7 @@ impl EventLoop {
             // A stream that cannot be registered is dropped (closed).
             if let Ok(conn) = Conn::accepted(
                 child,
-                token,
+                (token, Arc::clone(&open)),
                 Arc::clone(&acceptor),
                 remote,
                 opts.clone(),

@@ -142,7 +142,9 @@ fn no_reconnect_when_disabled() {
             .readable
             .wait_for(PATIENCE, || client.inbound.len() == 1)
     );
+    // The server socket closes: unbind and end its side of the accepted connection.
     listener.close();
+    server.close(None);
     client.events.wait_disconnects(1);
     let (reason, will_reconnect) = client.events.disconnects.lock().unwrap()[0].clone();
     assert!(!will_reconnect, "{reason:?}");

@@ -78,9 +78,11 @@ fn connecter_link_survives_rebind_on_same_port() {
     client.send(Message::from(&b"one"[..]));
     assert_eq!(first.peer(0).recv().unwrap(), Message::from(&b"one"[..]));
 
-    // Unbind: the accepted connection is closed too; the connecter sees the stream end and
-    // plans a reconnect with the same link.
+    // The server socket closes: unbind, then its side of the accepted connection ends (nothing
+    // left to flush). The connecter sees the stream end and plans a reconnect with the same
+    // link.
     listener.close();
+    first.peer(0).close(None);
     client.events.wait_disconnects(1);
     let (reason, will_reconnect) = client.events.disconnects.lock().unwrap()[0].clone();
     assert!(will_reconnect, "{reason:?}");

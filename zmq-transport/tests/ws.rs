@@ -201,7 +201,9 @@ fn connecter_reconnects_across_rebind() {
     let (client, _c) = connect(&client_io.handle(), &endpoint, opts(), 0, 0);
     client.send(Message::from(&b"one"[..]));
     assert_eq!(first.peer(0).recv().unwrap(), Message::from(&b"one"[..]));
+    // The server socket closes: unbind and end its side of the accepted connection.
     listener.close();
+    first.peer(0).close(None);
     client.events.wait_disconnects(1);
     let (reason, will_reconnect) = client.events.disconnects.lock().unwrap()[0].clone();
     assert!(will_reconnect, "{reason:?}");

@@ -26,10 +26,21 @@ commands:
       `thr size=S count=N msgs_per_s=X mb_per_s=Y` (megabits per second, as libzmq's local_thr),
       timed from the first message
   thr-send ENDPOINT --count N --size S
-      connect_peer and send N messages of S octets; waits until all are delivered
+      connect_peer and send N messages of S octets; waits until all are delivered (thr-recv
+      acknowledges the N-th message with an empty message; LINGER -1 as a second line of defence)
   lat ENDPOINT --count N --size S [--timeout SECS]
       N round trips against `zpeer echo`; prints
       `lat size=S count=N avg_us=X p50_us=Y p99_us=Z`
+  thr-inproc --count N --size S
+      thr-recv and thr-send in one process over inproc (the sender on a second thread)
+  lat-inproc --count N --size S [--timeout SECS]
+      lat against an echo on a second thread of this process, over inproc
+  peers-bind ENDPOINT --count N [--timeout SECS]
+      bind, print the resolved endpoint, wait for one message from each of N peers, then print
+      `rss_kb=X` (this process's resident set) and acknowledge every peer
+  peers-connect ENDPOINT --count N [--timeout SECS]
+      one socket, N connect_peer calls to ENDPOINT, one 1-octet message per peer; waits for the
+      acknowledgement of peers-bind (default up to 60 s)
   demo
       two PEER sockets in this process over inproc, ipc, tcp (and ws when built with the `ws`
       feature): endpoints, routing ids and round-trip times
@@ -87,6 +98,25 @@ enum Command {
         endpoint: String,
         count: u64,
         size: usize,
+        timeout: Duration,
+    },
+    ThrInproc {
+        count: u64,
+        size: usize,
+    },
+    LatInproc {
+        count: u64,
+        size: usize,
+        timeout: Duration,
+    },
+    PeersBind {
+        endpoint: String,
+        count: u64,
+        timeout: Option<Duration>,
+    },
+    PeersConnect {
+        endpoint: String,
+        count: u64,
         timeout: Duration,
     },
     Demo,
@@ -189,6 +219,25 @@ impl Command {
                 size: parsed.take_size()?.ok_or("--size is required")?,
                 timeout: parsed.take_timeout()?.unwrap_or(Duration::from_secs(10)),
             },
+            "thr-inproc" => Self::ThrInproc {
+                count: parsed.require_number("count")?,
+                size: parsed.take_size()?.ok_or("--size is required")?,
+            },
+            "lat-inproc" => Self::LatInproc {
+                count: parsed.require_number("count")?,
+                size: parsed.take_size()?.ok_or("--size is required")?,
+                timeout: parsed.take_timeout()?.unwrap_or(Duration::from_secs(10)),
+            },
+            "peers-bind" => Self::PeersBind {
+                endpoint: parsed.endpoint(name)?,
+                count: parsed.require_number("count")?,
+                timeout: parsed.take_timeout()?,
+            },
+            "peers-connect" => Self::PeersConnect {
+                endpoint: parsed.endpoint(name)?,
+                count: parsed.require_number("count")?,
+                timeout: parsed.take_timeout()?.unwrap_or(Duration::from_secs(60)),
+            },
             "demo" => Self::Demo,
             other => return Err(format!("unknown command `{other}`")),
         };
@@ -222,6 +271,22 @@ impl Command {
                 size,
                 timeout,
             } => lat(&endpoint, count, size, timeout),
+            Self::ThrInproc { count, size } => thr_inproc(count, size),
+            Self::LatInproc {
+                count,
+                size,
+                timeout,
+            } => lat_inproc(count, size, timeout),
+            Self::PeersBind {
+                endpoint,
+                count,
+                timeout,
+            } => peers_bind(&endpoint, count, timeout),
+            Self::PeersConnect {
+                endpoint,
+                count,
+                timeout,
+            } => peers_connect(&endpoint, count, timeout),
             Self::Demo => demo(),
         }
     }
@@ -362,6 +427,12 @@ fn finish(ctx: Context, socket: Socket) -> Result<(), Failure> {
 fn echo(endpoint: &str, count: Option<u64>) -> Result<(), Failure> {
     let ctx = Context::new();
     let socket = bind_and_announce(&ctx, endpoint)?;
+    echo_loop(&socket, count)?;
+    finish(ctx, socket)
+}
+
+/// Sends every received message back to its sender; returns after `count` messages.
+fn echo_loop(socket: &Socket, count: Option<u64>) -> Result<(), Failure> {
     let mut echoed = 0_u64;
     while count.is_none_or(|count| echoed < count) {
         let message = socket.recv().or_fail("receiving")?;
@@ -381,7 +452,7 @@ fn echo(endpoint: &str, count: Option<u64>) -> Result<(), Failure> {
             }
         }
     }
-    finish(ctx, socket)
+    Ok(())
 }
 
 /// The payload of message `index`: `size` octets, distinct for distinct indexes as far as
@@ -494,7 +565,32 @@ fn thr_recv(
             .set_rcvtimeo(millis(timeout))
             .or_fail("setting RCVTIMEO")?;
     }
+    let (elapsed, last_sender) = receive_counted(&socket, count, size)?;
+    // Delivery ack: the sender waits for it before closing (see interop/BENCH.md). Best
+    // effort: a vanished sender must not hold this process up beyond a short LINGER.
+    if let Some(sender) = last_sender {
+        let _ = socket.try_send(Message::with_routing_id(Bytes::new(), sender));
+    }
+    socket.set_linger(ACK_LINGER_MS).or_fail("setting LINGER")?;
+    print_flushed(&thr_line(count, size, elapsed))?;
+    finish(ctx, socket)
+}
+
+/// LINGER for a delivery ack: long enough to flush it, short enough not to hang on a gone peer.
+const ACK_LINGER_MS: i32 = 1000;
+
+/// How long `thr-send` waits for the receiver's ack before relying on LINGER alone.
+const ACK_WAIT: Duration = Duration::from_secs(10);
+
+/// Receives `count` messages of `size` octets. Returns the time from the first message to the
+/// last and the routing id of the last message's sender.
+fn receive_counted(
+    socket: &Socket,
+    count: u64,
+    size: usize,
+) -> Result<(Duration, Option<RoutingId>), Failure> {
     let mut started = None;
+    let mut last_sender = None;
     for index in 0..count {
         let message = socket.recv().map_err(|error| {
             if is_timeout(&error) {
@@ -513,15 +609,18 @@ fn thr_recv(
                 message.len()
             )));
         }
+        last_sender = message.routing_id();
     }
     let elapsed = started.map_or(Duration::ZERO, |started| started.elapsed());
+    Ok((elapsed, last_sender))
+}
+
+/// `thr size=S count=N msgs_per_s=X mb_per_s=Y` (megabits per second, as libzmq's `local_thr`).
+fn thr_line(count: u64, size: usize, elapsed: Duration) -> String {
     let seconds = elapsed.as_secs_f64().max(1e-6);
     let msgs_per_s = count_f64(count) / seconds;
     let mb_per_s = msgs_per_s * count_f64(u64::try_from(size).unwrap_or(u64::MAX)) * 8.0 / 1e6;
-    finish(ctx, socket)?;
-    print_flushed(&format!(
-        "thr size={size} count={count} msgs_per_s={msgs_per_s:.0} mb_per_s={mb_per_s:.3}"
-    ))
+    format!("thr size={size} count={count} msgs_per_s={msgs_per_s:.0} mb_per_s={mb_per_s:.3}")
 }
 
 #[allow(
@@ -538,13 +637,40 @@ fn thr_send(endpoint: &str, count: u64, size: usize) -> Result<(), Failure> {
     // Wait as long as it takes for every queued message to be delivered.
     socket.set_linger(-1).or_fail("setting LINGER")?;
     let routing_id = socket.connect_peer(endpoint).or_endpoint(endpoint)?;
+    send_counted(&socket, routing_id, count, size)?;
+    socket
+        .set_rcvtimeo(millis(ACK_WAIT))
+        .or_fail("setting RCVTIMEO")?;
+    match socket.recv() {
+        Ok(_) => {}
+        Err(error) if is_timeout(&error) => eprintln!(
+            "zpeer: thr-send: no delivery ack within {}s; relying on LINGER",
+            ACK_WAIT.as_secs()
+        ),
+        Err(error) => {
+            return Err(Failure::Socket {
+                context: "waiting for the delivery ack".to_owned(),
+                error,
+            });
+        }
+    }
+    finish(ctx, socket)
+}
+
+/// Sends `count` messages of `size` octets of `0x5A` (one shared body, no copy per message).
+fn send_counted(
+    socket: &Socket,
+    routing_id: RoutingId,
+    count: u64,
+    size: usize,
+) -> Result<(), Failure> {
     let body = Bytes::from(vec![0x5A; size]);
     for index in 0..count {
         socket
             .send(Message::with_routing_id(body.clone(), routing_id))
             .or_fail(&format!("sending message {index}"))?;
     }
-    finish(ctx, socket)
+    Ok(())
 }
 
 fn lat(endpoint: &str, count: u64, size: usize, timeout: Duration) -> Result<(), Failure> {
@@ -553,6 +679,20 @@ fn lat(endpoint: &str, count: u64, size: usize, timeout: Duration) -> Result<(),
     }
     let ctx = Context::new();
     let (socket, routing_id) = connect(&ctx, endpoint, timeout)?;
+    let samples = round_trips(&socket, routing_id, count, size, timeout)?;
+    socket.set_linger(0).or_fail("setting LINGER")?;
+    finish(ctx, socket)?;
+    print_flushed(&lat_line(count, size, samples))
+}
+
+/// `count` timed round trips of `size` octets of `0xA5` to `routing_id` (an echo).
+fn round_trips(
+    socket: &Socket,
+    routing_id: RoutingId,
+    count: u64,
+    size: usize,
+    timeout: Duration,
+) -> Result<Vec<Duration>, Failure> {
     let body = Bytes::from(vec![0xA5; size]);
     let mut samples = Vec::with_capacity(usize::try_from(count).unwrap_or(0));
     for index in 0..count {
@@ -560,7 +700,7 @@ fn lat(endpoint: &str, count: u64, size: usize, timeout: Duration) -> Result<(),
         socket
             .send(Message::with_routing_id(body.clone(), routing_id))
             .map_err(|error| send_failure(error, index, timeout))?;
-        let echo = recv_echo(&socket, index, timeout)?;
+        let echo = recv_echo(socket, index, timeout)?;
         samples.push(started.elapsed());
         if echo.len() != size || echo.routing_id() != Some(routing_id) {
             return Err(Failure::Check(format!(
@@ -568,16 +708,164 @@ fn lat(endpoint: &str, count: u64, size: usize, timeout: Duration) -> Result<(),
             )));
         }
     }
-    socket.set_linger(0).or_fail("setting LINGER")?;
-    finish(ctx, socket)?;
+    Ok(samples)
+}
+
+/// `lat size=S count=N avg_us=X p50_us=Y p99_us=Z` from the round-trip times.
+fn lat_line(count: u64, size: usize, mut samples: Vec<Duration>) -> String {
     samples.sort_unstable();
     let total: Duration = samples.iter().sum();
-    let avg = total.as_secs_f64() * 1e6 / count_f64(count);
-    print_flushed(&format!(
+    let avg = total.as_secs_f64() * 1e6 / count_f64(count.max(1));
+    format!(
         "lat size={size} count={count} avg_us={avg:.1} p50_us={:.1} p99_us={:.1}",
         percentile_us(&samples, 50),
         percentile_us(&samples, 99)
-    ))
+    )
+}
+
+/// A bound and a connected PEER socket over a fresh inproc name in `ctx`.
+fn inproc_pair(
+    ctx: &Context,
+    timeout: Option<Duration>,
+) -> Result<(Socket, Socket, RoutingId), Failure> {
+    let endpoint = format!("inproc://zpeer-{}", std::process::id());
+    let binder = peer_socket(ctx)?;
+    if let Some(timeout) = timeout {
+        binder
+            .set_rcvtimeo(millis(timeout))
+            .or_fail("setting RCVTIMEO")?;
+    }
+    binder.bind(&endpoint).or_endpoint(&endpoint)?;
+    let connecter = peer_socket(ctx)?;
+    if let Some(timeout) = timeout {
+        connecter
+            .set_rcvtimeo(millis(timeout))
+            .or_fail("setting RCVTIMEO")?;
+        connecter
+            .set_sndtimeo(millis(timeout))
+            .or_fail("setting SNDTIMEO")?;
+    }
+    let routing_id = connecter.connect_peer(&endpoint).or_endpoint(&endpoint)?;
+    Ok((binder, connecter, routing_id))
+}
+
+/// Joins a helper thread, turning its panic into a failure.
+fn join<T>(handle: std::thread::JoinHandle<Result<T, Failure>>, what: &str) -> Result<T, Failure> {
+    handle
+        .join()
+        .map_err(|_| Failure::Check(format!("the {what} thread panicked")))?
+}
+
+fn thr_inproc(count: u64, size: usize) -> Result<(), Failure> {
+    let ctx = Context::new();
+    let (receiver, sender, routing_id) = inproc_pair(&ctx, None)?;
+    let sending = std::thread::spawn(move || {
+        send_counted(&sender, routing_id, count, size)?;
+        Ok(sender)
+    });
+    let (elapsed, _) = receive_counted(&receiver, count, size)?;
+    let sender = join(sending, "sender")?;
+    print_flushed(&thr_line(count, size, elapsed))?;
+    sender.close().or_fail("closing")?;
+    finish(ctx, receiver)
+}
+
+fn lat_inproc(count: u64, size: usize, timeout: Duration) -> Result<(), Failure> {
+    if count == 0 {
+        return Err(Failure::Check("--count must be at least 1".to_owned()));
+    }
+    let ctx = Context::new();
+    let (echo_socket, client, routing_id) = inproc_pair(&ctx, Some(timeout))?;
+    let echoing = std::thread::spawn(move || {
+        echo_loop(&echo_socket, Some(count))?;
+        Ok(echo_socket)
+    });
+    let samples = round_trips(&client, routing_id, count, size, timeout)?;
+    let echo_socket = join(echoing, "echo")?;
+    print_flushed(&lat_line(count, size, samples))?;
+    echo_socket.close().or_fail("closing")?;
+    finish(ctx, client)
+}
+
+fn peers_bind(endpoint: &str, count: u64, timeout: Option<Duration>) -> Result<(), Failure> {
+    let ctx = Context::new();
+    let socket = bind_and_announce(&ctx, endpoint)?;
+    if let Some(timeout) = timeout {
+        socket
+            .set_rcvtimeo(millis(timeout))
+            .or_fail("setting RCVTIMEO")?;
+    }
+    let mut peers = Vec::with_capacity(usize::try_from(count).unwrap_or(0));
+    for index in 0..count {
+        let message = socket.recv().map_err(|error| {
+            if is_timeout(&error) {
+                Failure::Check(format!(
+                    "the message of peer {index} did not arrive in time"
+                ))
+            } else {
+                Failure::Socket {
+                    context: "receiving".to_owned(),
+                    error,
+                }
+            }
+        })?;
+        peers.extend(message.routing_id());
+    }
+    // Measured while every peer is still connected and idle.
+    let rss_kb = resident_set_kb()?;
+    print_flushed(&format!("rss_kb={rss_kb}"))?;
+    for peer in peers {
+        let _ = socket.try_send(Message::with_routing_id(Bytes::new(), peer));
+    }
+    socket.set_linger(ACK_LINGER_MS).or_fail("setting LINGER")?;
+    finish(ctx, socket)
+}
+
+fn peers_connect(endpoint: &str, count: u64, timeout: Duration) -> Result<(), Failure> {
+    let ctx = Context::new();
+    let socket = peer_socket(&ctx)?;
+    socket
+        .set_sndtimeo(millis(timeout))
+        .or_fail("setting SNDTIMEO")?;
+    let mut peers = Vec::with_capacity(usize::try_from(count).unwrap_or(0));
+    for _ in 0..count {
+        peers.push(socket.connect_peer(endpoint).or_endpoint(endpoint)?);
+    }
+    for (index, peer) in peers.iter().enumerate() {
+        socket
+            .send(Message::with_routing_id(Bytes::from_static(&[0x01]), *peer))
+            .or_fail(&format!("sending the message of peer {index}"))?;
+    }
+    // Stay connected until peers-bind has measured (its ack), then leave.
+    socket
+        .set_rcvtimeo(millis(timeout))
+        .or_fail("setting RCVTIMEO")?;
+    match socket.recv() {
+        Ok(_) => {}
+        Err(error) if is_timeout(&error) => eprintln!(
+            "zpeer: peers-connect: no ack within {}s",
+            timeout.as_secs_f64()
+        ),
+        Err(error) => {
+            return Err(Failure::Socket {
+                context: "waiting for the ack".to_owned(),
+                error,
+            });
+        }
+    }
+    finish(ctx, socket)
+}
+
+/// This process's resident set size in KiB (`VmRSS` of `/proc/self/status`).
+fn resident_set_kb() -> Result<u64, Failure> {
+    let status = std::fs::read_to_string("/proc/self/status")
+        .map_err(|error| Failure::Check(format!("reading /proc/self/status: {error}")))?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|kb| kb.parse().ok())
+        .ok_or_else(|| Failure::Check("no VmRSS in /proc/self/status".to_owned()))
 }
 
 /// The `pct`-th percentile (nearest rank) of sorted `samples`, in microseconds.

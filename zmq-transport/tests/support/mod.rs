@@ -165,6 +165,12 @@ impl Peer {
         }
     }
 
+    /// What a socket does on close: no more sends; the connection flushes what is queued per
+    /// `linger` (`None` = until done), then ends.
+    pub fn close(&self, linger: Option<Duration>) {
+        self.outbound.close(linger);
+    }
+
     /// Receives one message (bounded wait); `None` on end-of-stream.
     pub fn recv(&self) -> Option<Message> {
         let mut got = None;
