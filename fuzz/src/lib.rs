@@ -5,8 +5,9 @@
 //! The bodies assert properties, not just "no panic": consumed octets never exceed the input,
 //! `decode(encode(x)) == x` wherever an encoder exists, a session pair delivers exactly what was
 //! sent, and a session fed arbitrary bytes never delivers or buffers past its size limit and
-//! never writes anything but well-formed ZMTP. The transport targets live in [`transport`]
-//! (endpoint strings, the ZWS 2.0 framing path).
+//! never writes anything but well-formed ZMTP. The transport targets live in `transport.rs`
+//! (endpoint strings, the ZWS 2.0 framing path), the socket target in `sockets.rs` (PEER
+//! operations over inproc against a reference model).
 #![allow(
     clippy::missing_panics_doc,
     reason = "fuzz bodies panic on purpose: a panic is how a broken property is reported"
@@ -14,8 +15,10 @@
 
 use std::time::{Duration, Instant};
 
+mod sockets;
 mod transport;
 
+pub use sockets::{OP_LEN as SOCKETS_OP_LEN, sockets_peer_ops};
 pub use transport::{transport_endpoint, transport_ws_framing};
 
 use arbitrary::{Arbitrary, Unstructured};
@@ -41,6 +44,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("codec_roundtrip", codec_roundtrip),
     ("transport_endpoint", transport_endpoint),
     ("transport_ws_framing", transport_ws_framing),
+    ("sockets_peer_ops", sockets_peer_ops),
 ];
 
 /// Greeting decoding: consumes exactly 64 octets when complete, and re-encodes losslessly.

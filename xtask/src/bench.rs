@@ -284,6 +284,29 @@ impl Outcome {
             .collect();
         stats::median(&values)
     }
+
+    /// The median peak RSS in KiB of each process role over successful runs, in launch order.
+    pub(crate) fn rss_by_role(&self) -> Vec<(String, f64)> {
+        let mut roles: Vec<&str> = Vec::new();
+        for (role, _) in self.samples.iter().flat_map(|sample| &sample.rss_kb) {
+            if !roles.contains(&role.as_str()) {
+                roles.push(role);
+            }
+        }
+        roles
+            .into_iter()
+            .filter_map(|role| {
+                let values: Vec<f64> = self
+                    .samples
+                    .iter()
+                    .flat_map(|sample| &sample.rss_kb)
+                    .filter(|(name, _)| name == role)
+                    .map(|(_, kb)| stats::to_f64(*kb))
+                    .collect();
+                Some((role.to_owned(), stats::median(&values)?))
+            })
+            .collect()
+    }
 }
 
 /// A workload with the outcome of each program, in [`IMPLS`] order.
@@ -726,5 +749,23 @@ mod tests {
         assert_eq!(outcome.rss_kb(), Some(250.0));
         assert!((outcome.mb_per_s().unwrap() - 1024.0).abs() < 1e-9);
         assert_eq!(Outcome::default().figure(), None);
+        let roles = Outcome {
+            not_applicable: None,
+            samples: vec![
+                Sample {
+                    line: Line::Rss { kb: 1 },
+                    rss_kb: vec![("bind".into(), 10), ("connect".into(), 4)],
+                },
+                Sample {
+                    line: Line::Rss { kb: 1 },
+                    rss_kb: vec![("bind".into(), 30), ("connect".into(), 6)],
+                },
+            ],
+            failures: Vec::new(),
+        };
+        assert_eq!(
+            roles.rss_by_role(),
+            [("bind".to_owned(), 20.0), ("connect".to_owned(), 5.0)]
+        );
     }
 }

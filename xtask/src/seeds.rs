@@ -11,7 +11,8 @@
 //! `transport_ws_framing` target does the same with [`WsOptions`] (layout documented on
 //! `zmq_peer_fuzz::transport_ws_framing`) before client WebSocket frames built from the ZWS
 //! vectors of PROTOCOL.md §6.4; `transport_endpoint` seeds are the endpoint examples of
-//! PROTOCOL.md §6.1 and §7, valid and invalid.
+//! PROTOCOL.md §6.1 and §7, valid and invalid; `sockets_peer_ops` seeds are short PEER
+//! scenarios over inproc written as [`PeerOp`]s.
 
 use std::fs;
 use std::path::Path;
@@ -365,7 +366,155 @@ pub(crate) fn golden_seeds() -> Result<Vec<Seed>> {
             &ws_one_byte,
         ],
     );
+
+    // PEER operations over inproc: an option octet, then `[code, socket, a, b]` operations
+    // (see `PeerOp`).
+    use PeerOp::{Bind, Close, Connect, Recv, SendKnown, SendNoId, SendUnknown, SetSndHwm};
+    let peer_seeds: [(&str, u8, &[PeerOp]); 6] = [
+        (
+            "request_reply",
+            0x00,
+            &[
+                Bind(0, 0),
+                Connect(1, 0),
+                SendKnown(1, 0, 4),
+                Recv(0),
+                SendKnown(0, 0, 1),
+                Recv(1),
+                SendUnknown(0, 0x1234),
+                SendNoId(1),
+                Recv(1),
+            ],
+        ),
+        (
+            "request_reply_io_thread_linger_0",
+            0x09,
+            &[
+                Bind(0, 0),
+                Connect(1, 0),
+                SendKnown(1, 0, 0),
+                Recv(0),
+                SendKnown(0, 0, 0),
+                Recv(1),
+            ],
+        ),
+        (
+            "connect_before_bind_hwm",
+            0x00,
+            &[
+                SetSndHwm(1, 1),
+                Connect(1, 2),
+                SendKnown(1, 0, 0),
+                SendKnown(1, 0, 0),
+                Bind(0, 2),
+                SendKnown(1, 0, 0),
+                Recv(0),
+                Recv(0),
+                Recv(0),
+            ],
+        ),
+        (
+            "close_and_rebind",
+            0x02,
+            &[
+                Bind(0, 0),
+                Bind(1, 0),
+                Connect(2, 0),
+                SendKnown(2, 0, 0),
+                Close(0),
+                Close(0),
+                Recv(0),
+                SendKnown(2, 0, 0),
+                Bind(1, 0),
+                Connect(2, 0),
+                SendKnown(2, 1, 0),
+                Recv(1),
+            ],
+        ),
+        (
+            "self_connect",
+            0x00,
+            &[
+                Bind(0, 1),
+                Connect(0, 1),
+                SendKnown(0, 0, 0),
+                Recv(0),
+                SendKnown(0, 1, 0),
+                Recv(0),
+            ],
+        ),
+        (
+            "fan_in_four_sockets",
+            0x04,
+            &[
+                Bind(0, 0),
+                Connect(1, 0),
+                Connect(2, 0),
+                Connect(3, 0),
+                SendKnown(1, 0, 1),
+                SendKnown(2, 0, 2),
+                SendKnown(3, 0, 3),
+                SendKnown(1, 0, 4),
+                Recv(0),
+                Recv(0),
+                Recv(0),
+                Recv(0),
+                SendKnown(0, 2, 0),
+                Recv(3),
+            ],
+        ),
+    ];
+    for (name, flags, ops) in peer_seeds {
+        let mut bytes = vec![flags];
+        for op in ops {
+            bytes.extend(op.encode());
+        }
+        add("sockets_peer_ops", name, &[&bytes]);
+    }
     Ok(seeds)
+}
+
+/// One operation of a `sockets_peer_ops` input, as `[code, socket, a, b]`.
+///
+/// Must match the table on `zmq_peer_fuzz::sockets_peer_ops` (`fuzz/src/sockets.rs`). The option
+/// octet before the operations: bit 0 one I/O thread; bits 1-2 socket count minus 2; bit 3
+/// LINGER 0.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PeerOp {
+    /// Socket binds `inproc://fuzz<name>`.
+    Bind(u8, u8),
+    /// Socket calls `connect_peer` on `inproc://fuzz<name>`.
+    Connect(u8, u8),
+    /// Socket sends to the n-th routing id it knows, with that many padding octets.
+    SendKnown(u8, u8, u8),
+    /// Socket sends to routing id `id + 1`.
+    SendUnknown(u8, u16),
+    /// Socket sends without a routing id.
+    SendNoId(u8),
+    /// Socket calls `try_recv`.
+    Recv(u8),
+    /// Socket closes.
+    Close(u8),
+    /// Socket sets SNDHWM.
+    SetSndHwm(u8, u8),
+}
+
+impl PeerOp {
+    fn encode(self) -> [u8; 4] {
+        match self {
+            Self::Bind(socket, name) => [0, socket, name, 0],
+            Self::Connect(socket, name) => [1, socket, name, 0],
+            Self::SendKnown(socket, index, pad) => [2, socket, index, pad],
+            Self::SendUnknown(socket, id) => {
+                let [high, low] = id.to_be_bytes();
+                [3, socket, high, low]
+            }
+            Self::SendNoId(socket) => [4, socket, 0, 0],
+            Self::Recv(socket) => [5, socket, 0, 0],
+            Self::Close(socket) => [6, socket, 0, 0],
+            Self::SetSndHwm(socket, hwm) => [7, socket, hwm, 0],
+        }
+    }
 }
 
 /// The two option octets that start every `transport_ws_framing` input.
@@ -795,6 +944,20 @@ mod tests {
             .encode(),
             [0b10_0110, 7]
         );
+    }
+
+    #[test]
+    fn peer_ops_encode_as_the_fuzz_target_reads_them() {
+        assert_eq!(PeerOp::Bind(1, 2).encode(), [0, 1, 2, 0]);
+        assert_eq!(PeerOp::SendUnknown(0, 0x1234).encode(), [3, 0, 0x12, 0x34]);
+        assert_eq!(PeerOp::SetSndHwm(3, 1).encode(), [7, 3, 1, 0]);
+        let seeds = golden_seeds().unwrap();
+        let peer: Vec<_> = seeds
+            .iter()
+            .filter(|seed| seed.target == "sockets_peer_ops")
+            .collect();
+        assert_eq!(peer.len(), 6);
+        assert!(peer.iter().all(|seed| seed.bytes.len() % 4 == 1));
     }
 
     #[test]

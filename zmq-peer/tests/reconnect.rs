@@ -41,7 +41,7 @@ fn binder_restart(transport: Transport) {
             .expect("send while the binder is down");
     }
 
-    let binder = peer(&ctx);
+    let binder = transport.peer(&ctx);
     binder
         .bind(&endpoint)
         .expect("bind again on the same endpoint");
@@ -74,7 +74,10 @@ fn wait_for_reconnect_attempt(endpoint: &str) {
             Instant::now() < deadline,
             "no reconnect attempt reached {endpoint}"
         );
-        if endpoint.starts_with("tcp://") || endpoint.starts_with("ws://") {
+        if ["tcp://", "ws://", "wss://"]
+            .iter()
+            .any(|scheme| endpoint.starts_with(scheme))
+        {
             let addr = tcp_addr(endpoint);
             let Ok(listener) = TcpListener::bind(addr) else {
                 thread::sleep(Duration::from_millis(10));
@@ -154,6 +157,12 @@ fn binder_restart_ipc_abstract() {
 #[test]
 fn binder_restart_ws() {
     binder_restart(Transport::Ws);
+}
+
+#[cfg(feature = "wss")]
+#[test]
+fn binder_restart_wss() {
+    binder_restart(Transport::Wss);
 }
 
 /// A TCP forwarder whose connections can be cut, to break a connection without closing either

@@ -12,8 +12,8 @@ use support::{Transport, WAIT, msg, pair, peer, within};
 fn test_peer_sequence(transport: Transport) {
     let ctx = Context::new();
     let endpoint = transport.endpoint();
-    let binder = peer(&ctx);
-    let connecter = peer(&ctx);
+    let binder = transport.peer(&ctx);
+    let connecter = transport.peer(&ctx);
 
     let rid1 = if transport.connect_first() {
         let rid1 = connecter
@@ -186,6 +186,15 @@ fn check_resolved_endpoint(transport: Transport, bound: &str, resolved: &str) {
                 .strip_prefix("ws://127.0.0.1:")
                 .and_then(|rest| rest.strip_suffix("/peer"))
                 .unwrap_or_else(|| panic!("unexpected ws last_endpoint {resolved}"));
+            let port: u16 = port.parse().expect("numeric port");
+            assert_ne!(port, 0);
+        }
+        #[cfg(feature = "wss")]
+        Transport::Wss => {
+            let port = resolved
+                .strip_prefix("wss://127.0.0.1:")
+                .and_then(|rest| rest.strip_suffix("/peer"))
+                .unwrap_or_else(|| panic!("unexpected wss last_endpoint {resolved}"));
             let port: u16 = port.parse().expect("numeric port");
             assert_ne!(port, 0);
         }

@@ -1,4 +1,5 @@
-//! The `zpeer` binary end to end: echo + ping, throughput pair, latency, demo, error exits.
+//! The `zpeer` binary end to end: echo + ping (also over ws and wss), throughput pair, latency,
+//! demo, error exits.
 
 mod support;
 
@@ -152,6 +153,235 @@ fn echo_and_ping_over_ipc() {
     assert!(status.success(), "ping failed: {stderr}");
     assert_eq!(stdout.trim(), "ok 3");
     assert!(server.finish().0.success());
+}
+
+#[cfg(feature = "ws")]
+#[test]
+fn echo_and_ping_over_ws() {
+    let server = Server::start(&["echo", "ws://127.0.0.1:*/zpeer", "--count", "2"]);
+    assert!(
+        server.endpoint.starts_with("ws://127.0.0.1:") && server.endpoint.ends_with("/zpeer"),
+        "endpoint {}",
+        server.endpoint
+    );
+    let (status, stdout, stderr) =
+        run(&["ping", &server.endpoint, "--count", "2", "--size", "70000"]);
+    assert!(status.success(), "ping failed: {stderr}");
+    assert_eq!(stdout.trim(), "ok 2");
+    assert!(server.finish().0.success());
+}
+
+/// A self-signed certificate for 127.0.0.1 and localhost, written to `cert.pem` and `key.pem`
+/// in a new temp dir; returns the dir and the two paths.
+#[cfg(feature = "wss")]
+fn cert_files() -> (tempfile::TempDir, String, String) {
+    let dir = support::tempdir();
+    let cert = support::self_signed(&["127.0.0.1", "localhost"]);
+    let cert_path = dir.path().join("cert.pem");
+    let key_path = dir.path().join("key.pem");
+    std::fs::write(&cert_path, &cert.cert_pem).expect("write cert.pem");
+    std::fs::write(&key_path, &cert.key_pem).expect("write key.pem");
+    let cert_path = cert_path.to_str().expect("utf-8 path").to_owned();
+    let key_path = key_path.to_str().expect("utf-8 path").to_owned();
+    (dir, cert_path, key_path)
+}
+
+#[cfg(feature = "wss")]
+#[test]
+fn echo_and_ping_over_wss() {
+    let (_dir, cert, key) = cert_files();
+    let server = Server::start(&[
+        "echo",
+        "wss://127.0.0.1:*",
+        "--cert",
+        &cert,
+        "--key",
+        &key,
+        "--count",
+        "1",
+    ]);
+    assert!(
+        server.endpoint.starts_with("wss://127.0.0.1:"),
+        "endpoint {}",
+        server.endpoint
+    );
+    let (status, stdout, stderr) = run(&["ping", &server.endpoint, "--trust", &cert]);
+    assert!(status.success(), "ping failed: {stderr}");
+    assert_eq!(stdout.trim(), "ok 1");
+    assert!(server.finish().0.success());
+}
+
+#[cfg(feature = "wss")]
+#[test]
+fn wss_hostname_latency_and_refusal() {
+    let (_dir, cert, key) = cert_files();
+    let server = Server::start(&[
+        "echo",
+        "wss://127.0.0.1:*/tls",
+        "--cert",
+        &cert,
+        "--key",
+        &key,
+        "--count",
+        "6",
+    ]);
+    // A certificate the client does not trust: no echo, a timeout failure (status 1).
+    let (_other_dir, other_cert, _) = cert_files();
+    let (status, stdout, stderr) = run(&[
+        "ping",
+        &server.endpoint,
+        "--trust",
+        &other_cert,
+        "--timeout",
+        "0.5",
+    ]);
+    assert_eq!(status.code(), Some(1), "untrusted: {stdout:?} {stderr:?}");
+    // The name checked against the certificate can be set.
+    let (status, stdout, stderr) = run(&[
+        "ping",
+        &server.endpoint,
+        "--trust",
+        &cert,
+        "--hostname",
+        "localhost",
+    ]);
+    assert!(
+        status.success(),
+        "ping --hostname localhost failed: {stderr}"
+    );
+    assert_eq!(stdout.trim(), "ok 1");
+    let (status, stdout, stderr) = run(&[
+        "lat",
+        &server.endpoint,
+        "--trust",
+        &cert,
+        "--count",
+        "5",
+        "--size",
+        "16",
+    ]);
+    assert!(status.success(), "lat over wss failed: {stderr}");
+    assert!(stdout.starts_with("lat size=16 count=5 "), "{stdout:?}");
+    assert!(server.finish().0.success());
+}
+
+#[cfg(feature = "wss")]
+#[test]
+fn wss_throughput_and_peers() {
+    let (_dir, cert, key) = cert_files();
+    let server = Server::start(&[
+        "thr-recv",
+        "wss://127.0.0.1:*",
+        "--count",
+        "1000",
+        "--size",
+        "100",
+        "--cert",
+        &cert,
+        "--key",
+        &key,
+    ]);
+    let (status, _, stderr) = run(&[
+        "thr-send",
+        &server.endpoint,
+        "--count",
+        "1000",
+        "--size",
+        "100",
+        "--trust",
+        &cert,
+    ]);
+    assert!(status.success(), "thr-send over wss failed: {stderr}");
+    let (status, lines) = server.finish();
+    assert!(status.success(), "thr-recv over wss failed");
+    assert!(
+        lines
+            .first()
+            .is_some_and(|line| line.starts_with("thr size=100 count=1000 ")),
+        "{lines:?}"
+    );
+
+    let server = Server::start(&[
+        "peers-bind",
+        "wss://127.0.0.1:*",
+        "--count",
+        "3",
+        "--timeout",
+        "20",
+        "--cert",
+        &cert,
+        "--key",
+        &key,
+    ]);
+    let (status, _, stderr) = run(&[
+        "peers-connect",
+        &server.endpoint,
+        "--count",
+        "3",
+        "--trust",
+        &cert,
+    ]);
+    assert!(status.success(), "peers-connect over wss failed: {stderr}");
+    assert!(!stderr.contains("no ack"), "{stderr}");
+    let (status, lines) = server.finish();
+    assert!(status.success(), "peers-bind over wss failed");
+    assert!(
+        lines
+            .first()
+            .is_some_and(|line| line.starts_with("rss_kb=")),
+        "{lines:?}"
+    );
+}
+
+#[cfg(feature = "wss")]
+#[test]
+fn wss_option_errors() {
+    let (_dir, cert, key) = cert_files();
+    // --cert and --key go together; --hostname needs --trust: usage errors.
+    for args in [
+        vec!["echo", "wss://127.0.0.1:*", "--cert", cert.as_str()],
+        vec!["echo", "wss://127.0.0.1:*", "--key", key.as_str()],
+        vec!["ping", "wss://127.0.0.1:1", "--hostname", "localhost"],
+        vec![
+            "thr-send",
+            "wss://127.0.0.1:1",
+            "--count",
+            "1",
+            "--size",
+            "1",
+            "--cert",
+            cert.as_str(),
+            "--key",
+            key.as_str(),
+        ],
+    ] {
+        let (status, _, stderr) = run(&args);
+        assert_eq!(status.code(), Some(2), "{args:?}: {stderr:?}");
+    }
+    // A wss endpoint without the options it needs is refused up front, naming them.
+    for (args, needle) in [
+        (vec!["echo", "wss://127.0.0.1:*"], "--cert"),
+        (
+            vec!["peers-connect", "wss://127.0.0.1:1", "--count", "1"],
+            "--trust",
+        ),
+    ] {
+        let (status, _, stderr) = run(&args);
+        assert_eq!(status.code(), Some(2), "{args:?}: {stderr:?}");
+        assert!(stderr.contains(needle), "{args:?}: {stderr:?}");
+    }
+    // An unreadable PEM file is reported.
+    let (status, _, stderr) = run(&[
+        "ping",
+        "wss://127.0.0.1:1",
+        "--trust",
+        "/nonexistent/zpeer-trust.pem",
+    ]);
+    assert_eq!(status.code(), Some(1), "{stderr:?}");
+    assert!(
+        stderr.contains("/nonexistent/zpeer-trust.pem"),
+        "{stderr:?}"
+    );
 }
 
 #[test]
@@ -420,6 +650,14 @@ fn demo_runs_every_transport() {
     let mut transports = vec!["inproc", "ipc", "tcp"];
     if cfg!(feature = "ws") {
         transports.push("ws");
+    }
+    if cfg!(feature = "demo-tls") {
+        transports.push("wss");
+    } else {
+        assert!(
+            stdout.contains("wss: skipped"),
+            "the demo says why wss is skipped: {stdout}"
+        );
     }
     for transport in transports {
         assert!(

@@ -202,10 +202,18 @@ mod tests {
         let ctx = ContextCore::new(0);
         let connecter = peer(&ctx, 3, 1000);
         let id = connecter.connect_peer("inproc://hwm-late-bind").unwrap();
-        assert_eq!(fill(&connecter, id, 0), 3, "before the bind: the SNDHWM alone");
+        assert_eq!(
+            fill(&connecter, id, 0),
+            3,
+            "before the bind: the SNDHWM alone"
+        );
         let binder = peer(&ctx, 1000, 4);
         binder.bind("inproc://hwm-late-bind").unwrap();
-        assert_eq!(fill(&connecter, id, 3), 4, "after the bind: SNDHWM + RCVHWM");
+        assert_eq!(
+            fill(&connecter, id, 3),
+            4,
+            "after the bind: SNDHWM + RCVHWM"
+        );
         for n in 0..7_u32 {
             let m = binder.recv().unwrap();
             assert_eq!(m.as_bytes(), n.to_be_bytes());

@@ -7,7 +7,7 @@ use std::sync::{Arc, Weak};
 use std::time::Instant;
 
 use parking_lot::{Condvar, Mutex};
-use zmq_transport::{Connecter, Listener, PipeReceiver};
+use zmq_transport::{Connecter, PipeReceiver};
 
 /// The life of one tcp/ipc connection as the socket layer follows it.
 #[derive(Debug)]
@@ -45,8 +45,8 @@ impl ConnState {
         if !will_reconnect {
             self.finished.store(true, Ordering::Release);
             if let Some(shared) = self.lingerer.upgrade() {
-                // Release at once what this connection was holding open (a listener kept
-                // for its flush unbinds now), then wake a waiting termination.
+                // Release at once what this connection was holding open, then wake a waiting
+                // termination.
                 shared.prune();
                 shared.notify();
             }
@@ -54,14 +54,15 @@ impl ConnState {
     }
 }
 
-/// What a closed socket leaves running for LINGER.
+/// What a closed socket (or a disconnect) leaves running for LINGER.
+///
+/// Listeners are not in here: closing one stops accepting at once while the connections it
+/// accepted flush on their own (their outbound pipes were closed with the LINGER).
 #[derive(Debug, Default)]
 pub(crate) struct Lingering {
-    /// Kept open only while accepted connections flush (closing a listener ends them).
-    pub(crate) listeners: Vec<Listener>,
     /// Kept so unconnected connecters go on reconnecting within the linger window.
     pub(crate) connecters: Vec<Connecter>,
-    /// Inbound pipes kept open: a connection whose inbound pipe closes ends at once.
+    /// The inbound pipes of those connections, closed on release.
     pub(crate) receivers: Vec<PipeReceiver>,
     /// The connections being waited for.
     pub(crate) states: Vec<Arc<ConnState>>,
@@ -84,9 +85,6 @@ impl Lingering {
     fn release(self) {
         for connecter in self.connecters {
             connecter.close();
-        }
-        for listener in self.listeners {
-            listener.close();
         }
         for receiver in self.receivers {
             receiver.close();
@@ -188,5 +186,167 @@ fn take_done(entries: &mut Vec<Lingering>, now: Instant) -> Vec<Lingering> {
 fn release_all(entries: Vec<Lingering>) {
     for entry in entries {
         entry.release();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! LINGER of a bound socket's accepted connections (tcp), seen through the socket API.
+
+    use std::sync::Arc;
+    use std::sync::mpsc;
+    use std::thread;
+    use std::time::{Duration, Instant};
+
+    use crate::options::number;
+    use crate::{ContextCore, Message, PollEvents, Poller, RoutingId, Socket, SocketType};
+
+    const PATIENCE: Duration = Duration::from_secs(20);
+    /// Larger than what the loopback socket buffers of both ends can hold, so the second
+    /// message is still in the binder's process when it closes.
+    const BIG: usize = 32 << 20;
+
+    fn peer(ctx: &Arc<ContextCore>) -> Socket {
+        let s = ctx.socket(SocketType::Peer).unwrap();
+        let ms = i32::try_from(PATIENCE.as_millis()).unwrap();
+        s.set_option_int(number::RCVTIMEO, ms).unwrap();
+        s.set_option_int(number::SNDTIMEO, ms).unwrap();
+        s
+    }
+
+    fn body(len: usize, seed: u8) -> Vec<u8> {
+        (0..len)
+            .map(|i| seed.wrapping_add(u8::try_from(i % 251).unwrap()))
+            .collect()
+    }
+
+    /// Runs `f` on a thread and waits for it at most `PATIENCE`.
+    fn within<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+        let (tx, rx) = mpsc::channel();
+        thread::spawn(move || {
+            let _ = tx.send(f());
+        });
+        rx.recv_timeout(PATIENCE)
+            .unwrap_or_else(|_| panic!("{what} did not finish within {PATIENCE:?}"))
+    }
+
+    /// A bound socket (own context) with one accepted connecter (own context, RCVHWM 1, not
+    /// reading): the binder sends two big messages and waits until the first has reached the
+    /// connecter, so the second is still on its way when the binder closes with `linger`.
+    /// Returns the connecter's context, the connecter, its routing id of the binder, and the
+    /// binder's context (its socket closed, maybe still lingering).
+    fn close_while_sending(linger: i32) -> (Arc<ContextCore>, Socket, RoutingId, Arc<ContextCore>) {
+        let binder_ctx = ContextCore::new(1);
+        let binder = peer(&binder_ctx);
+        binder.set_option_int(number::LINGER, linger).unwrap();
+        binder.bind("tcp://127.0.0.1:*").unwrap();
+        let endpoint = binder.last_endpoint().unwrap();
+        let connecter_ctx = ContextCore::new(1);
+        let connecter = peer(&connecter_ctx);
+        connecter.set_option_int(number::RCVHWM, 1).unwrap();
+        let id = connecter.connect_peer(&endpoint).unwrap();
+        connecter
+            .send(Message::with_routing_id(&b"hello"[..], id))
+            .unwrap();
+        let back = binder.recv().unwrap().routing_id().unwrap();
+        for seed in 0..2 {
+            binder
+                .send(Message::with_routing_id(body(BIG, seed), back))
+                .unwrap();
+        }
+        // The first message is in the connecter's inbound pipe (full at RCVHWM 1: its I/O
+        // thread stops reading), so the second cannot have left the binder's process yet.
+        let mut poller = Poller::new();
+        poller.add(&connecter, 0, PollEvents::POLLIN).unwrap();
+        let deadline = Instant::now() + PATIENCE;
+        while poller
+            .wait(Some(Duration::from_millis(100)))
+            .unwrap()
+            .is_empty()
+        {
+            assert!(Instant::now() < deadline, "the first message never arrived");
+        }
+        binder.close().unwrap();
+        (connecter_ctx, connecter, id, binder_ctx)
+    }
+
+    fn flushes_everything(linger: i32) {
+        let (connecter_ctx, connecter, id, binder_ctx) = close_while_sending(linger);
+        for seed in 0..2 {
+            let m = connecter
+                .recv()
+                .unwrap_or_else(|e| panic!("message {seed} lost: {e:?}"));
+            assert_eq!(m.len(), BIG);
+            assert!(m.as_bytes() == body(BIG, seed), "message {seed} corrupted");
+            assert_eq!(m.routing_id(), Some(id));
+        }
+        within("binder context termination", move || binder_ctx.terminate());
+        drop(connecter);
+        within("connecter context termination", move || {
+            connecter_ctx.terminate();
+        });
+    }
+
+    #[test]
+    fn closing_a_bound_socket_flushes_accepted_connections_with_linger_forever() {
+        flushes_everything(-1);
+    }
+
+    #[test]
+    fn closing_a_bound_socket_flushes_accepted_connections_within_a_linger() {
+        flushes_everything(5000);
+    }
+
+    #[test]
+    fn zero_linger_ends_accepted_connections_at_once() {
+        let (connecter_ctx, connecter, _id, binder_ctx) = close_while_sending(0);
+        // Nothing is waited for, although the peer does not read.
+        within("binder context termination", move || binder_ctx.terminate());
+        // The first message had arrived; the second may be lost.
+        assert_eq!(connecter.recv().unwrap().len(), BIG);
+        drop(connecter);
+        within("connecter context termination", move || {
+            connecter_ctx.terminate_bounded();
+        });
+    }
+
+    #[test]
+    fn a_bounded_linger_gives_up_on_a_peer_that_does_not_read() {
+        let (connecter_ctx, connecter, _id, binder_ctx) = close_while_sending(200);
+        within("binder context termination", move || binder_ctx.terminate());
+        drop(connecter);
+        within("connecter context termination", move || {
+            connecter_ctx.terminate_bounded();
+        });
+    }
+
+    #[test]
+    fn unbind_keeps_accepted_connections_up() {
+        let ctx = ContextCore::new(1);
+        let binder = peer(&ctx);
+        binder.bind("tcp://127.0.0.1:*").unwrap();
+        let endpoint = binder.last_endpoint().unwrap();
+        let connecter = peer(&ctx);
+        let id = connecter.connect_peer(&endpoint).unwrap();
+        connecter
+            .send(Message::with_routing_id(&b"hello"[..], id))
+            .unwrap();
+        let back = binder.recv().unwrap().routing_id().unwrap();
+        binder.unbind(&endpoint).unwrap();
+        for i in 0_u8..10 {
+            binder
+                .send(Message::with_routing_id(vec![i], back))
+                .unwrap();
+            assert_eq!(connecter.recv().unwrap().as_bytes(), [i]);
+            connecter
+                .send(Message::with_routing_id(vec![i], id))
+                .unwrap();
+            assert_eq!(binder.recv().unwrap().as_bytes(), [i]);
+        }
+        // The address is free again at once.
+        let other = peer(&ctx);
+        other.bind(&endpoint).unwrap();
+        drop((binder, connecter, other));
+        within("context termination", move || ctx.terminate());
     }
 }

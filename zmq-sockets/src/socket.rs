@@ -985,15 +985,8 @@ impl SocketCore {
             recv.ready.clear();
             std::mem::take(&mut recv.pipes)
         };
-        // Accepted connections still holding messages: their listener must stay open while
-        // they flush (closing a listener ends the connections it accepted).
-        let accepted_busy = pipes.iter().any(|(id, p)| {
-            p.state
-                .as_ref()
-                .is_some_and(|s| s.is_accepted() && !s.is_finished())
-                && routes.get(id).is_some_and(|r| !r.sender.is_empty())
-        });
-        // Outbound pipes close with LINGER first: connections flush what is queued.
+        // Outbound pipes close with LINGER first: every connection, accepted or connected,
+        // flushes what is queued (and then ends) within LINGER on the I/O thread.
         for route in routes.into_values() {
             route.sender.close(linger);
         }
@@ -1004,7 +997,8 @@ impl SocketCore {
         };
         for bound in control.bound {
             match bound.listener {
-                Some(listener) if lingers && accepted_busy => lingering.listeners.push(listener),
+                // Stops accepting and frees the address now; accepted connections live on
+                // until their outbound pipe is flushed or LINGER runs out.
                 Some(listener) => listener.close(),
                 None => {
                     if let Ok(ep) = Endpoint::parse_bind(&bound.given) {

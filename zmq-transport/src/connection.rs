@@ -359,11 +359,16 @@ impl Conn {
     /// (or ws upgrade) has no socket behind it and ends now.
     pub(crate) fn listener_closed(&mut self, cx: &mut Ctx, now: Instant) -> Status {
         self.stopped = true;
-        match &self.phase {
-            Phase::Live(live) if live.attached => Status::Keep,
-            Phase::Draining => Status::Keep,
-            Phase::Done => Status::Remove,
-            _ => self.close_now(cx, now),
+        let attached = match &self.phase {
+            Phase::Live(live) => live.attached,
+            // Already ended: only delivering what it received.
+            Phase::Draining => true,
+            _ => false,
+        };
+        if attached {
+            Status::Keep
+        } else {
+            self.close_now(cx, now)
         }
     }
 

@@ -585,6 +585,7 @@ mod tests {
         assert!(is_invalid(Scheme::of("inproc:x")));
     }
 
+    #[cfg(feature = "tcp")]
     #[test]
     fn tcp_einval_list_from_protocol_7_1() {
         for s in [
@@ -609,6 +610,7 @@ mod tests {
         assert!(is_invalid(Endpoint::parse_bind("tcp://[::1:5555")));
     }
 
+    #[cfg(feature = "tcp")]
     #[test]
     fn tcp_table_from_protocol_7_1() {
         let lo = Host::Ip(IpAddr::V4(Ipv4Addr::LOCALHOST));
@@ -702,6 +704,7 @@ mod tests {
         )));
     }
 
+    #[cfg(feature = "tcp")]
     #[test]
     fn tcp_display() {
         for s in [
@@ -724,6 +727,7 @@ mod tests {
         );
     }
 
+    #[cfg(feature = "ipc")]
     #[test]
     fn ipc_table_from_protocol_7_2() {
         assert_eq!(
@@ -768,6 +772,7 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "inproc")]
     #[test]
     fn inproc_table_from_protocol_7_3() {
         assert_eq!(
@@ -997,17 +1002,35 @@ mod tests {
         }
     }
 
+    /// What parsing the printed `ep` gives: `ep` again, or `UnsupportedTransport` when its
+    /// scheme is not compiled in.
+    fn reparsed(ep: Endpoint) -> Result<Endpoint, EndpointError> {
+        let compiled = match ep.scheme() {
+            Scheme::Tcp => cfg!(feature = "tcp"),
+            Scheme::Ipc => cfg!(feature = "ipc"),
+            Scheme::Inproc => cfg!(feature = "inproc"),
+            _ => true,
+        };
+        if compiled {
+            Ok(ep)
+        } else {
+            Err(EndpointError::UnsupportedTransport(
+                ep.scheme().as_str().to_owned(),
+            ))
+        }
+    }
+
     proptest! {
         #[test]
         fn connect_round_trip(ep in connect_endpoint()) {
             let printed = ep.to_string();
-            prop_assert_eq!(Endpoint::parse_connect(&printed), Ok(ep), "{}", printed);
+            prop_assert_eq!(Endpoint::parse_connect(&printed), reparsed(ep), "{}", printed);
         }
 
         #[test]
         fn bind_round_trip(ep in bind_endpoint()) {
             let printed = ep.to_string();
-            prop_assert_eq!(Endpoint::parse_bind(&printed), Ok(ep), "{}", printed);
+            prop_assert_eq!(Endpoint::parse_bind(&printed), reparsed(ep), "{}", printed);
         }
 
         #[test]

@@ -111,6 +111,9 @@
 //!     }
 //! }
 //!
+//! # #[cfg(not(feature = "tcp"))]
+//! # fn main() {}
+//! # #[cfg(feature = "tcp")]
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let opts = ConnOptions::new(Config::new(SocketType::PEER));
 //! let server = IoThread::spawn("server")?;

@@ -96,9 +96,9 @@ impl<T> PipeSender<T> {
             s.writer_waiting.store(true, Ordering::SeqCst);
             let hwm = s.hwm.load(Ordering::SeqCst);
             if hwm != 0 && s.count.load(Ordering::SeqCst) >= hwm {
-                    if s.receiver_closed.load(Ordering::SeqCst) {
-                        return Err(TrySendError::Closed(msg));
-                    }
+                if s.receiver_closed.load(Ordering::SeqCst) {
+                    return Err(TrySendError::Closed(msg));
+                }
                 return Err(TrySendError::Full(msg));
             }
         }

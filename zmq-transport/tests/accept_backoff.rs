@@ -3,6 +3,8 @@
 //! descriptors are free again. Alone in its own test binary (process) because it exhausts the
 //! process's descriptor table.
 
+#![cfg(feature = "tcp")]
+
 mod support;
 
 use std::fs::File;

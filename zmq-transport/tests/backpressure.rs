@@ -1,6 +1,8 @@
 //! Inbound backpressure: a tiny inbound high-water mark pauses reading and resumes it, and no
 //! message is lost or reordered.
 
+#![cfg(feature = "tcp")]
+
 mod support;
 
 use support::{TestAcceptor, connect, opts};

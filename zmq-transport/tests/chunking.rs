@@ -2,6 +2,8 @@
 //! arbitrary pieces (`TCP_NODELAY`, one write per piece) and the listener delivers exactly the
 //! messages that were encoded, in order.
 
+#![cfg(feature = "tcp")]
+
 mod support;
 
 use std::io::{Read, Write};

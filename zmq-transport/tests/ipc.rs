@@ -1,5 +1,7 @@
 //! ipc end to end: file paths, Linux abstract names, `ipc://*`, stale and live socket files.
 
+#![cfg(feature = "ipc")]
+
 mod support;
 
 use std::path::PathBuf;

@@ -1,6 +1,8 @@
 //! Connection life cycle: protocol errors end a connecter's link, timeouts reconnect it,
 //! disabled reconnection, closing a connecter, linger and shutdown flushing.
 
+#![cfg(feature = "tcp")]
+
 mod support;
 
 use std::io::{Read, Write};
@@ -10,7 +12,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
-use support::{PATIENCE, TestAcceptor, connect, opts};
+use support::{PATIENCE, TestAcceptor, body, connect, opts};
 use zmq_transport::{ConnOptions, DisconnectReason, Endpoint, IoThread, TrySendError};
 use zmtp_codec::{Config, Message, ProtocolError, Session, SocketType};
 
@@ -245,5 +247,140 @@ fn refused_accept_closes_the_connection() {
     client.events.wait_disconnects(1);
     let (reason, will_reconnect) = client.events.disconnects.lock().unwrap()[0].clone();
     assert!(will_reconnect, "{reason:?}");
+    assert_eq!(acceptor.count(), 0);
+}
+
+/// A server connection with `count` messages of `len` bytes on their way to a client whose
+/// I/O thread stopped reading (inbound HWM 1, nothing received yet): then the listener closes
+/// (unbind). Returns the server and client sides.
+fn unbind_while_sending(
+    server_io: &IoThread,
+    client_io: &IoThread,
+    count: u8,
+    len: usize,
+) -> (
+    Arc<support::Peer>,
+    Arc<support::Peer>,
+    zmq_transport::Connecter,
+) {
+    let acceptor = TestAcceptor::new(0, 0);
+    let listener = bind_local(server_io, opts(), acceptor.clone());
+    let (client, connecter) = connect(&client_io.handle(), listener.endpoint(), opts(), 0, 1);
+    client.send(Message::from(&b"hello"[..]));
+    let server = acceptor.peer(0);
+    assert_eq!(server.recv().unwrap(), Message::from(&b"hello"[..]));
+    for seed in 0..count {
+        server.send(body(len, seed));
+    }
+    // The first message fills the client's inbound pipe: the rest is stuck on the server side.
+    assert!(
+        client
+            .readable
+            .wait_for(PATIENCE, || client.inbound.len() == 1)
+    );
+    listener.close();
+    (server, client, connecter)
+}
+
+#[test]
+fn closing_the_listener_lets_accepted_connections_flush() {
+    let server_io = IoThread::spawn("server-io").unwrap();
+    let client_io = IoThread::spawn("client-io").unwrap();
+    let (server, client, _connecter) = unbind_while_sending(&server_io, &client_io, 4, 8 << 20);
+    // The socket closes with LINGER -1 after the unbind: everything still arrives.
+    server.close(None);
+    for seed in 0..4 {
+        let got = client
+            .recv()
+            .expect("message lost after the listener closed");
+        assert!(got == Message::from(body(8 << 20, seed)), "message {seed}");
+    }
+    // Flushed: the accepted connection then ends.
+    server.events.wait_disconnects(1);
+    assert_eq!(
+        server.events.disconnects.lock().unwrap()[0],
+        (DisconnectReason::Closed, false)
+    );
+}
+
+#[test]
+fn closing_the_listener_keeps_attached_connections_usable() {
+    let server_io = IoThread::spawn("server-io").unwrap();
+    let client_io = IoThread::spawn("client-io").unwrap();
+    let (server, client, _connecter) = unbind_while_sending(&server_io, &client_io, 1, 10);
+    assert_eq!(client.recv().unwrap(), Message::from(body(10, 0)));
+    for i in 0..100_u8 {
+        server.send(vec![i]);
+        assert_eq!(client.recv().unwrap(), Message::from(vec![i]));
+        client.send(vec![i]);
+        assert_eq!(server.recv().unwrap(), Message::from(vec![i]));
+    }
+    assert_eq!(server.events.disconnect_count(), 0);
+    assert_eq!(client.events.disconnect_count(), 0);
+}
+
+#[test]
+fn zero_linger_after_unbind_ends_the_connection_at_once() {
+    let server_io = IoThread::spawn("server-io").unwrap();
+    let client_io = IoThread::spawn("client-io").unwrap();
+    let (server, client, _connecter) = unbind_while_sending(&server_io, &client_io, 4, 8 << 20);
+    // The client never reads: only LINGER 0 can end the connection now.
+    server.close(Some(Duration::ZERO));
+    server.events.wait_disconnects(1);
+    assert_eq!(
+        server.events.disconnects.lock().unwrap()[0],
+        (DisconnectReason::Closed, false)
+    );
+    // The client gets what was on the wire before, then the stream ends (it is not reading
+    // meanwhile, so it learns of the end only once it reads again).
+    assert_eq!(client.recv().unwrap(), Message::from(body(8 << 20, 0)));
+    let ended = client.events.signal.wait_for(PATIENCE, || {
+        while let Ok(Some(_)) = client.inbound.try_recv() {}
+        client.events.disconnect_count() >= 1
+    });
+    assert!(ended, "the client never saw the stream end");
+}
+
+#[test]
+fn bounded_linger_after_unbind_gives_up_on_a_peer_that_does_not_read() {
+    let server_io = IoThread::spawn("server-io").unwrap();
+    let client_io = IoThread::spawn("client-io").unwrap();
+    let (server, _client, _connecter) = unbind_while_sending(&server_io, &client_io, 4, 8 << 20);
+    let started = Instant::now();
+    server.close(Some(Duration::from_millis(200)));
+    server.events.wait_disconnects(1);
+    assert!(started.elapsed() >= Duration::from_millis(200));
+    assert_eq!(
+        server.events.disconnects.lock().unwrap()[0],
+        (DisconnectReason::Closed, false)
+    );
+}
+
+#[test]
+fn closing_the_listener_ends_connections_still_in_their_handshake() {
+    let server_io = IoThread::spawn("server-io").unwrap();
+    let acceptor = TestAcceptor::new(0, 0);
+    let listener = bind_local(&server_io, opts(), acceptor.clone());
+    let addr = listener
+        .endpoint()
+        .strip_prefix("tcp://")
+        .unwrap()
+        .to_owned();
+    // A raw client that never sends its greeting.
+    let mut raw = std::net::TcpStream::connect(addr).unwrap();
+    raw.set_read_timeout(Some(PATIENCE)).unwrap();
+    // The server's greeting shows that the connection was accepted.
+    let mut first = [0_u8; 1];
+    assert_eq!(raw.read(&mut first).unwrap(), 1);
+    listener.close();
+    let mut buf = [0_u8; 256];
+    loop {
+        match raw.read(&mut buf) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => break,
+            Err(e) => panic!("the handshaking connection was not closed: {e}"),
+        }
+    }
     assert_eq!(acceptor.count(), 0);
 }

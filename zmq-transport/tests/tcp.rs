@@ -1,6 +1,8 @@
 //! tcp end to end: two I/O threads, messages both ways, reconnect across a re-bind, hostile
 //! clients (garbage, half a greeting).
 
+#![cfg(feature = "tcp")]
+
 mod support;
 
 use std::io::{Read, Write};

@@ -192,6 +192,32 @@ pub(crate) fn table(rows: &[Row]) -> String {
     out
 }
 
+/// Peak RSS per process: median over runs of each process of each program.
+pub(crate) fn rss_table(rows: &[Row]) -> String {
+    let mut out = String::from(
+        "| workload | ours peak RSS | libzmq peak RSS | raw peak RSS |\n\
+         |----------|---------------|-----------------|--------------|\n",
+    );
+    for row in rows {
+        let cells: Vec<String> = IMPLS
+            .iter()
+            .map(|&program| {
+                let roles = row.outcome(program).rss_by_role();
+                if roles.is_empty() {
+                    return "n/a".to_owned();
+                }
+                roles
+                    .iter()
+                    .map(|(role, kb)| format!("{role} {}", stats::format_mib(*kb)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .collect();
+        let _ = writeln!(out, "| {} | {} |", row.workload.name(), cells.join(" | "));
+    }
+    out
+}
+
 /// One bullet per distinct failure message, with how many runs it hit.
 fn failures(rows: &[Row]) -> String {
     let mut out = String::new();
@@ -241,6 +267,8 @@ pub(crate) fn section(info: &RunInfo, rows: &[Row]) -> String {
         info.command, info.runs, info.rss_probe
     );
     out.push_str(&table(rows));
+    out.push_str("\nPeak RSS of each process (median over the runs):\n\n");
+    out.push_str(&rss_table(rows));
     let failed = failures(rows);
     if !failed.is_empty() {
         out.push_str("\nFailed runs:\n\n");
@@ -596,6 +624,21 @@ mod tests {
             "| lat inproc 1 KiB | failed | 10.0 µs | n/a | n/a | n/a | n/a |"
         );
         assert_eq!(lines.len(), 4);
+    }
+
+    #[test]
+    fn rss_table_lists_each_process() {
+        let table = rss_table(&rows());
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(
+            lines[2],
+            "| thr tcp 64 B | recv 2.0 MiB, send 2.0 MiB | recv 4.0 MiB, send 4.0 MiB \
+             | recv 1.0 MiB, send 1.0 MiB |"
+        );
+        assert_eq!(
+            lines[3],
+            "| lat inproc 1 KiB | n/a | lat-inproc 2.0 MiB | n/a |"
+        );
     }
 
     #[test]

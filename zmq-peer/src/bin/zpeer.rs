@@ -14,36 +14,52 @@ use zmq_peer::{Context, Error, Message, RoutingId, Socket, SocketType};
 const USAGE: &str = "\
 usage: zpeer <command> [arguments]
 
+Endpoints: tcp://, ipc://, inproc:// (within one process), ws:// and wss://. A wss bind needs
+--cert and --key; a wss connect needs --trust (see below).
+
 commands:
-  echo ENDPOINT [--count N]
+  echo ENDPOINT [--count N] [--cert PEM_FILE --key PEM_FILE]
       bind a PEER socket, print the resolved endpoint, send every message back to its sender;
       stop after N messages (default: run forever)
-  ping ENDPOINT [--count N] [--size S] [--timeout SECS]
+  ping ENDPOINT [--count N] [--size S] [--timeout SECS] [--trust PEM_FILE [--hostname NAME]]
       connect_peer, send N messages (default 1) of S octets (default 64) and check each echo;
       prints `ok N`; fails on a mismatch or when no echo arrives within SECS (default 10)
-  thr-recv ENDPOINT --count N --size S [--timeout SECS]
+  thr-recv ENDPOINT --count N --size S [--timeout SECS] [--cert PEM_FILE --key PEM_FILE]
       bind, print the resolved endpoint, receive N messages of S octets and print
       `thr size=S count=N msgs_per_s=X mb_per_s=Y` (megabits per second, as libzmq's local_thr),
       timed from the first message
-  thr-send ENDPOINT --count N --size S
+  thr-send ENDPOINT --count N --size S [--trust PEM_FILE [--hostname NAME]]
       connect_peer and send N messages of S octets; waits until all are delivered (thr-recv
       acknowledges the N-th message with an empty message; LINGER -1 as a second line of defence)
-  lat ENDPOINT --count N --size S [--timeout SECS]
+  lat ENDPOINT --count N --size S [--timeout SECS] [--trust PEM_FILE [--hostname NAME]]
       N round trips against `zpeer echo`; prints
       `lat size=S count=N avg_us=X p50_us=Y p99_us=Z`
   thr-inproc --count N --size S
       thr-recv and thr-send in one process over inproc (the sender on a second thread)
   lat-inproc --count N --size S [--timeout SECS]
       lat against an echo on a second thread of this process, over inproc
-  peers-bind ENDPOINT --count N [--timeout SECS]
+  peers-bind ENDPOINT --count N [--timeout SECS] [--cert PEM_FILE --key PEM_FILE]
       bind, print the resolved endpoint, wait for one message from each of N peers, then print
       `rss_kb=X` (this process's resident set) and acknowledge every peer
-  peers-connect ENDPOINT --count N [--timeout SECS]
+  peers-connect ENDPOINT --count N [--timeout SECS] [--trust PEM_FILE [--hostname NAME]]
       one socket, N connect_peer calls to ENDPOINT, one 1-octet message per peer; waits for the
       acknowledgement of peers-bind (default up to 60 s)
   demo
-      two PEER sockets in this process over inproc, ipc, tcp (and ws when built with the `ws`
-      feature): endpoints, routing ids and round-trip times
+      two PEER sockets in this process over inproc, ipc, tcp, ws (with the `ws` feature) and wss:
+      endpoints, routing ids and round-trip times. For wss the demo makes a throwaway
+      self-signed certificate for 127.0.0.1 in memory (feature `demo-tls`, on by default); built
+      without it, the demo skips wss (use echo/ping with --cert/--key/--trust instead)
+
+wss options:
+  --cert PEM_FILE --key PEM_FILE
+      (binding commands) the certificate chain (leaf first) and the private key the wss
+      listener presents (ZMQ_WSS_CERT_PEM / ZMQ_WSS_KEY_PEM); give both or neither
+  --trust PEM_FILE
+      (connecting commands) the certificates trusted as roots (ZMQ_WSS_TRUST_PEM); a
+      self-signed server certificate can be trusted directly
+  --hostname NAME
+      (connecting commands, with --trust) the name sent as SNI and checked against the server's
+      certificate (ZMQ_WSS_HOSTNAME); default: the endpoint's host
 
 Errors about an endpoint print `zpeer: <endpoint>: <error> (errno N)` and exit with status 2;
 other failures exit with status 1.";
@@ -76,29 +92,34 @@ enum Command {
     Echo {
         endpoint: String,
         count: Option<u64>,
+        tls: ServerTls,
     },
     Ping {
         endpoint: String,
         count: u64,
         size: usize,
         timeout: Duration,
+        tls: ClientTls,
     },
     ThrRecv {
         endpoint: String,
         count: u64,
         size: usize,
         timeout: Option<Duration>,
+        tls: ServerTls,
     },
     ThrSend {
         endpoint: String,
         count: u64,
         size: usize,
+        tls: ClientTls,
     },
     Lat {
         endpoint: String,
         count: u64,
         size: usize,
         timeout: Duration,
+        tls: ClientTls,
     },
     ThrInproc {
         count: u64,
@@ -113,13 +134,85 @@ enum Command {
         endpoint: String,
         count: u64,
         timeout: Option<Duration>,
+        tls: ServerTls,
     },
     PeersConnect {
         endpoint: String,
         count: u64,
         timeout: Duration,
+        tls: ClientTls,
     },
     Demo,
+}
+
+/// `--cert` / `--key` of a binding command: PEM files for a wss listener.
+#[derive(Debug, Default)]
+struct ServerTls {
+    /// The certificate chain file and the private key file.
+    files: Option<(PathBuf, PathBuf)>,
+}
+
+impl ServerTls {
+    /// Sets `ZMQ_WSS_CERT_PEM` / `ZMQ_WSS_KEY_PEM` on `socket` from the files, if given.
+    fn apply(&self, socket: &Socket) -> Result<(), Failure> {
+        if let Some((cert, key)) = &self.files {
+            socket
+                .set_wss_certificate(&read_pem(cert)?, &read_pem(key)?)
+                .or_fail("setting WSS_CERT_PEM / WSS_KEY_PEM")?;
+        }
+        Ok(())
+    }
+}
+
+/// `--trust` / `--hostname` of a connecting command: what a wss client trusts and checks.
+#[derive(Debug, Default)]
+struct ClientTls {
+    /// The trusted certificates.
+    trust: Option<Pem>,
+    /// The name to send as SNI and check in the certificate.
+    hostname: Option<String>,
+}
+
+impl ClientTls {
+    /// Sets `ZMQ_WSS_TRUST_PEM` / `ZMQ_WSS_HOSTNAME` on `socket`, if given.
+    fn apply(&self, socket: &Socket) -> Result<(), Failure> {
+        if let Some(trust) = &self.trust {
+            socket
+                .set_wss_trust_pem(&trust.text()?)
+                .or_fail("setting WSS_TRUST_PEM")?;
+        }
+        if let Some(hostname) = &self.hostname {
+            socket
+                .set_wss_hostname(hostname)
+                .or_fail("setting WSS_HOSTNAME")?;
+        }
+        Ok(())
+    }
+}
+
+/// PEM text, or the file holding it.
+#[derive(Debug)]
+enum Pem {
+    /// Read from this file when applied.
+    File(PathBuf),
+    /// Given in memory (the demo's certificate).
+    Text(String),
+}
+
+impl Pem {
+    /// The PEM text (reads the file).
+    fn text(&self) -> Result<String, Failure> {
+        match self {
+            Self::File(path) => read_pem(path),
+            Self::Text(text) => Ok(text.clone()),
+        }
+    }
+}
+
+/// The text of a PEM file.
+fn read_pem(path: &std::path::Path) -> Result<String, Failure> {
+    std::fs::read_to_string(path)
+        .map_err(|error| Failure::Check(format!("reading {}: {error}", path.display())))
 }
 
 /// Why a command failed; decides the exit status.
@@ -195,29 +288,34 @@ impl Command {
             "echo" => Self::Echo {
                 endpoint: parsed.endpoint(name)?,
                 count: parsed.take_number("count")?,
+                tls: parsed.take_server_tls()?,
             },
             "ping" => Self::Ping {
                 endpoint: parsed.endpoint(name)?,
                 count: parsed.take_number("count")?.unwrap_or(1),
                 size: parsed.take_size()?.unwrap_or(64),
                 timeout: parsed.take_timeout()?.unwrap_or(Duration::from_secs(10)),
+                tls: parsed.take_client_tls()?,
             },
             "thr-recv" => Self::ThrRecv {
                 endpoint: parsed.endpoint(name)?,
                 count: parsed.require_number("count")?,
                 size: parsed.take_size()?.ok_or("--size is required")?,
                 timeout: parsed.take_timeout()?,
+                tls: parsed.take_server_tls()?,
             },
             "thr-send" => Self::ThrSend {
                 endpoint: parsed.endpoint(name)?,
                 count: parsed.require_number("count")?,
                 size: parsed.take_size()?.ok_or("--size is required")?,
+                tls: parsed.take_client_tls()?,
             },
             "lat" => Self::Lat {
                 endpoint: parsed.endpoint(name)?,
                 count: parsed.require_number("count")?,
                 size: parsed.take_size()?.ok_or("--size is required")?,
                 timeout: parsed.take_timeout()?.unwrap_or(Duration::from_secs(10)),
+                tls: parsed.take_client_tls()?,
             },
             "thr-inproc" => Self::ThrInproc {
                 count: parsed.require_number("count")?,
@@ -232,45 +330,85 @@ impl Command {
                 endpoint: parsed.endpoint(name)?,
                 count: parsed.require_number("count")?,
                 timeout: parsed.take_timeout()?,
+                tls: parsed.take_server_tls()?,
             },
             "peers-connect" => Self::PeersConnect {
                 endpoint: parsed.endpoint(name)?,
                 count: parsed.require_number("count")?,
                 timeout: parsed.take_timeout()?.unwrap_or(Duration::from_secs(60)),
+                tls: parsed.take_client_tls()?,
             },
             "demo" => Self::Demo,
             other => return Err(format!("unknown command `{other}`")),
         };
         parsed.finish(name)?;
+        command.check_wss_options()?;
         Ok(Some(command))
+    }
+
+    /// A wss endpoint needs `--cert`/`--key` to bind and `--trust` to connect: say so up front
+    /// rather than let the bind or the connection fail.
+    fn check_wss_options(&self) -> Result<(), String> {
+        let (endpoint, missing) = match self {
+            Self::Echo { endpoint, tls, .. }
+            | Self::ThrRecv { endpoint, tls, .. }
+            | Self::PeersBind { endpoint, tls, .. } => (
+                endpoint,
+                tls.files
+                    .is_none()
+                    .then_some("a wss bind needs --cert PEM_FILE --key PEM_FILE"),
+            ),
+            Self::Ping { endpoint, tls, .. }
+            | Self::ThrSend { endpoint, tls, .. }
+            | Self::Lat { endpoint, tls, .. }
+            | Self::PeersConnect { endpoint, tls, .. } => (
+                endpoint,
+                tls.trust
+                    .is_none()
+                    .then_some("a wss connect needs --trust PEM_FILE"),
+            ),
+            Self::ThrInproc { .. } | Self::LatInproc { .. } | Self::Demo => return Ok(()),
+        };
+        match missing {
+            Some(what) if endpoint.starts_with("wss://") => Err(format!("{endpoint}: {what}")),
+            _ => Ok(()),
+        }
     }
 
     fn run(self) -> Result<(), Failure> {
         match self {
-            Self::Echo { endpoint, count } => echo(&endpoint, count),
+            Self::Echo {
+                endpoint,
+                count,
+                tls,
+            } => echo(&endpoint, count, &tls),
             Self::Ping {
                 endpoint,
                 count,
                 size,
                 timeout,
-            } => ping(&endpoint, count, size, timeout),
+                tls,
+            } => ping(&endpoint, count, size, timeout, &tls),
             Self::ThrRecv {
                 endpoint,
                 count,
                 size,
                 timeout,
-            } => thr_recv(&endpoint, count, size, timeout),
+                tls,
+            } => thr_recv(&endpoint, count, size, timeout, &tls),
             Self::ThrSend {
                 endpoint,
                 count,
                 size,
-            } => thr_send(&endpoint, count, size),
+                tls,
+            } => thr_send(&endpoint, count, size, &tls),
             Self::Lat {
                 endpoint,
                 count,
                 size,
                 timeout,
-            } => lat(&endpoint, count, size, timeout),
+                tls,
+            } => lat(&endpoint, count, size, timeout, &tls),
             Self::ThrInproc { count, size } => thr_inproc(count, size),
             Self::LatInproc {
                 count,
@@ -281,12 +419,14 @@ impl Command {
                 endpoint,
                 count,
                 timeout,
-            } => peers_bind(&endpoint, count, timeout),
+                tls,
+            } => peers_bind(&endpoint, count, timeout, &tls),
             Self::PeersConnect {
                 endpoint,
                 count,
                 timeout,
-            } => peers_connect(&endpoint, count, timeout),
+                tls,
+            } => peers_connect(&endpoint, count, timeout, &tls),
             Self::Demo => demo(),
         }
     }
@@ -377,6 +517,30 @@ impl ParsedArgs {
         Ok(Some(Duration::from_secs_f64(seconds)))
     }
 
+    /// `--cert PEM_FILE --key PEM_FILE` (both or neither).
+    fn take_server_tls(&mut self) -> Result<ServerTls, String> {
+        match (self.take("cert"), self.take("key")) {
+            (Some(cert), Some(key)) => Ok(ServerTls {
+                files: Some((PathBuf::from(cert), PathBuf::from(key))),
+            }),
+            (None, None) => Ok(ServerTls::default()),
+            (Some(_), None) => Err("--cert needs --key".to_owned()),
+            (None, Some(_)) => Err("--key needs --cert".to_owned()),
+        }
+    }
+
+    /// `--trust PEM_FILE [--hostname NAME]`.
+    fn take_client_tls(&mut self) -> Result<ClientTls, String> {
+        let trust = self
+            .take("trust")
+            .map(|path| Pem::File(PathBuf::from(path)));
+        let hostname = self.take("hostname");
+        if trust.is_none() && hostname.is_some() {
+            return Err("--hostname needs --trust".to_owned());
+        }
+        Ok(ClientTls { trust, hostname })
+    }
+
     fn finish(self, command: &str) -> Result<(), String> {
         if let Some(extra) = self.positional.first() {
             return Err(format!("{command}: unexpected argument `{extra}`"));
@@ -407,9 +571,11 @@ fn print_flushed(line: &str) -> Result<(), Failure> {
         .map_err(|error| Failure::Check(format!("writing to stdout: {error}")))
 }
 
-/// Binds a PEER socket and prints its resolved endpoint as the first stdout line.
-fn bind_and_announce(ctx: &Context, endpoint: &str) -> Result<Socket, Failure> {
+/// Binds a PEER socket (with the wss certificate, if given) and prints its resolved endpoint as
+/// the first stdout line.
+fn bind_and_announce(ctx: &Context, endpoint: &str, tls: &ServerTls) -> Result<Socket, Failure> {
     let socket = peer_socket(ctx)?;
+    tls.apply(&socket)?;
     socket.bind(endpoint).or_endpoint(endpoint)?;
     let resolved = socket
         .last_endpoint()
@@ -424,9 +590,9 @@ fn finish(ctx: Context, socket: Socket) -> Result<(), Failure> {
     ctx.term().or_fail("terminating the context")
 }
 
-fn echo(endpoint: &str, count: Option<u64>) -> Result<(), Failure> {
+fn echo(endpoint: &str, count: Option<u64>, tls: &ServerTls) -> Result<(), Failure> {
     let ctx = Context::new();
-    let socket = bind_and_announce(&ctx, endpoint)?;
+    let socket = bind_and_announce(&ctx, endpoint, tls)?;
     echo_loop(&socket, count)?;
     finish(ctx, socket)
 }
@@ -470,13 +636,16 @@ fn payload(index: u64, size: usize) -> Vec<u8> {
     body
 }
 
-/// Connects a PEER socket with the given receive timeout and returns it with the peer's id.
+/// Connects a PEER socket (with the wss trust, if given) with the given receive timeout and
+/// returns it with the peer's id.
 fn connect(
     ctx: &Context,
     endpoint: &str,
     timeout: Duration,
+    tls: &ClientTls,
 ) -> Result<(Socket, RoutingId), Failure> {
     let socket = peer_socket(ctx)?;
+    tls.apply(&socket)?;
     socket
         .set_rcvtimeo(millis(timeout))
         .or_fail("setting RCVTIMEO")?;
@@ -504,9 +673,15 @@ fn recv_echo(socket: &Socket, index: u64, timeout: Duration) -> Result<Message, 
     })
 }
 
-fn ping(endpoint: &str, count: u64, size: usize, timeout: Duration) -> Result<(), Failure> {
+fn ping(
+    endpoint: &str,
+    count: u64,
+    size: usize,
+    timeout: Duration,
+    tls: &ClientTls,
+) -> Result<(), Failure> {
     let ctx = Context::new();
-    let (socket, routing_id) = connect(&ctx, endpoint, timeout)?;
+    let (socket, routing_id) = connect(&ctx, endpoint, timeout, tls)?;
     for index in 0..count {
         let body = payload(index, size);
         socket
@@ -557,9 +732,10 @@ fn thr_recv(
     count: u64,
     size: usize,
     timeout: Option<Duration>,
+    tls: &ServerTls,
 ) -> Result<(), Failure> {
     let ctx = Context::new();
-    let socket = bind_and_announce(&ctx, endpoint)?;
+    let socket = bind_and_announce(&ctx, endpoint, tls)?;
     if let Some(timeout) = timeout {
         socket
             .set_rcvtimeo(millis(timeout))
@@ -631,9 +807,10 @@ fn count_f64(value: u64) -> f64 {
     value as f64
 }
 
-fn thr_send(endpoint: &str, count: u64, size: usize) -> Result<(), Failure> {
+fn thr_send(endpoint: &str, count: u64, size: usize, tls: &ClientTls) -> Result<(), Failure> {
     let ctx = Context::new();
     let socket = peer_socket(&ctx)?;
+    tls.apply(&socket)?;
     // Wait as long as it takes for every queued message to be delivered.
     socket.set_linger(-1).or_fail("setting LINGER")?;
     let routing_id = socket.connect_peer(endpoint).or_endpoint(endpoint)?;
@@ -673,12 +850,18 @@ fn send_counted(
     Ok(())
 }
 
-fn lat(endpoint: &str, count: u64, size: usize, timeout: Duration) -> Result<(), Failure> {
+fn lat(
+    endpoint: &str,
+    count: u64,
+    size: usize,
+    timeout: Duration,
+    tls: &ClientTls,
+) -> Result<(), Failure> {
     if count == 0 {
         return Err(Failure::Check("--count must be at least 1".to_owned()));
     }
     let ctx = Context::new();
-    let (socket, routing_id) = connect(&ctx, endpoint, timeout)?;
+    let (socket, routing_id) = connect(&ctx, endpoint, timeout, tls)?;
     let samples = round_trips(&socket, routing_id, count, size, timeout)?;
     socket.set_linger(0).or_fail("setting LINGER")?;
     finish(ctx, socket)?;
@@ -787,9 +970,14 @@ fn lat_inproc(count: u64, size: usize, timeout: Duration) -> Result<(), Failure>
     finish(ctx, client)
 }
 
-fn peers_bind(endpoint: &str, count: u64, timeout: Option<Duration>) -> Result<(), Failure> {
+fn peers_bind(
+    endpoint: &str,
+    count: u64,
+    timeout: Option<Duration>,
+    tls: &ServerTls,
+) -> Result<(), Failure> {
     let ctx = Context::new();
-    let socket = bind_and_announce(&ctx, endpoint)?;
+    let socket = bind_and_announce(&ctx, endpoint, tls)?;
     if let Some(timeout) = timeout {
         socket
             .set_rcvtimeo(millis(timeout))
@@ -821,9 +1009,15 @@ fn peers_bind(endpoint: &str, count: u64, timeout: Option<Duration>) -> Result<(
     finish(ctx, socket)
 }
 
-fn peers_connect(endpoint: &str, count: u64, timeout: Duration) -> Result<(), Failure> {
+fn peers_connect(
+    endpoint: &str,
+    count: u64,
+    timeout: Duration,
+    tls: &ClientTls,
+) -> Result<(), Failure> {
     let ctx = Context::new();
     let socket = peer_socket(&ctx)?;
+    tls.apply(&socket)?;
     socket
         .set_sndtimeo(millis(timeout))
         .or_fail("setting SNDTIMEO")?;
@@ -914,15 +1108,54 @@ fn demo() -> Result<(), Failure> {
         endpoints.push(("ws", "ws://127.0.0.1:*/demo".to_owned()));
     }
     for (name, endpoint) in &endpoints {
-        demo_transport(&ctx, name, endpoint)?;
+        demo_transport(&ctx, name, endpoint, None)?;
     }
+    demo_wss(&ctx)?;
     ctx.term().or_fail("terminating the context")
 }
 
-fn demo_transport(ctx: &Context, name: &str, endpoint: &str) -> Result<(), Failure> {
+/// The demo's wss round, with a self-signed certificate for 127.0.0.1 made in memory.
+#[cfg(feature = "demo-tls")]
+fn demo_wss(ctx: &Context) -> Result<(), Failure> {
+    let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()])
+        .map_err(|error| Failure::Check(format!("making a demo certificate: {error}")))?;
+    let cert_pem = certified.cert.pem();
+    let key_pem = certified.key_pair.serialize_pem();
+    demo_transport(
+        ctx,
+        "wss",
+        "wss://127.0.0.1:*/demo",
+        Some((&cert_pem, &key_pem)),
+    )
+}
+
+/// Built without `demo-tls` there is no certificate to use: say how to run wss instead.
+#[cfg(not(feature = "demo-tls"))]
+fn demo_wss(_ctx: &Context) -> Result<(), Failure> {
+    print_flushed(
+        "wss: skipped (built without the `demo-tls` feature); run `zpeer echo wss://... --cert C \
+         --key K` and `zpeer ping ... --trust C`",
+    )
+}
+
+/// Round trips between two PEER sockets over `endpoint`; for wss, `tls` is the certificate and
+/// key the binder presents (and the connecter trusts).
+fn demo_transport(
+    ctx: &Context,
+    name: &str,
+    endpoint: &str,
+    tls: Option<(&str, &str)>,
+) -> Result<(), Failure> {
     const ROUNDS: u8 = 5;
     let timeout = Duration::from_secs(5);
     let binder = peer_socket(ctx)?;
+    let mut client_tls = ClientTls::default();
+    if let Some((cert_pem, key_pem)) = tls {
+        binder
+            .set_wss_certificate(cert_pem, key_pem)
+            .or_fail("setting WSS_CERT_PEM / WSS_KEY_PEM")?;
+        client_tls.trust = Some(Pem::Text(cert_pem.to_owned()));
+    }
     binder
         .set_rcvtimeo(millis(timeout))
         .or_fail("setting RCVTIMEO")?;
@@ -930,7 +1163,7 @@ fn demo_transport(ctx: &Context, name: &str, endpoint: &str) -> Result<(), Failu
     let resolved = binder
         .last_endpoint()
         .or_fail("reading the bound endpoint")?;
-    let (connecter, to_binder) = connect(ctx, &resolved, timeout)?;
+    let (connecter, to_binder) = connect(ctx, &resolved, timeout, &client_tls)?;
     print_flushed(&format!("{name}: endpoint {resolved}"))?;
 
     let mut to_connecter = None;

@@ -9,7 +9,7 @@ use std::io::{ErrorKind, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc;
+use std::sync::{OnceLock, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -21,7 +21,7 @@ pub(crate) const WAIT: Duration = Duration::from_secs(5);
 /// `WAIT` in milliseconds, for RCVTIMEO / SNDTIMEO.
 pub(crate) const WAIT_MS: i32 = 5000;
 
-/// The transports every parameterised suite runs over. ws / wss are added here when they exist.
+/// The transports every parameterised suite runs over.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Transport {
     /// `tcp://127.0.0.1:*`.
@@ -37,6 +37,10 @@ pub(crate) enum Transport {
     /// `ws://127.0.0.1:*/peer` (ZWS 2.0; only with the `ws` feature).
     #[cfg(feature = "ws")]
     Ws,
+    /// `wss://127.0.0.1:*/peer` (ZWS 2.0 over TLS; only with the `wss` feature). Sockets made
+    /// with [`Transport::peer`] carry the process's [`test_cert`] and trust it.
+    #[cfg(feature = "wss")]
+    Wss,
 }
 
 /// Every transport, in the order the suites list them.
@@ -48,6 +52,8 @@ pub(crate) const ALL_TRANSPORTS: &[Transport] = &[
     Transport::InprocConnectFirst,
     #[cfg(feature = "ws")]
     Transport::Ws,
+    #[cfg(feature = "wss")]
+    Transport::Wss,
 ];
 
 /// An endpoint to bind, plus whatever must live as long as it (the temp dir of an ipc path).
@@ -83,6 +89,11 @@ impl Transport {
                 bind: "ws://127.0.0.1:*/peer".to_owned(),
                 _dir: None,
             },
+            #[cfg(feature = "wss")]
+            Self::Wss => TestEndpoint {
+                bind: "wss://127.0.0.1:*/peer".to_owned(),
+                _dir: None,
+            },
             Self::InprocBindFirst | Self::InprocConnectFirst => TestEndpoint {
                 bind: format!("inproc://{}", unique_name("peer")),
                 _dir: None,
@@ -106,6 +117,8 @@ impl Transport {
             Self::Tcp => true,
             #[cfg(feature = "ws")]
             Self::Ws => true,
+            #[cfg(feature = "wss")]
+            Self::Wss => true,
             _ => false,
         }
     }
@@ -114,6 +127,50 @@ impl Transport {
     pub(crate) fn reconnects(self) -> bool {
         !matches!(self, Self::InprocBindFirst | Self::InprocConnectFirst)
     }
+
+    /// A PEER socket as [`peer`] makes it, plus what this transport needs before a bind or a
+    /// connect: for wss, the process's test certificate and key (to bind) and trust in that
+    /// certificate (to connect), so one socket can do both.
+    pub(crate) fn peer(self, ctx: &Context) -> Socket {
+        let socket = peer(ctx);
+        #[cfg(feature = "wss")]
+        if self == Self::Wss {
+            let cert = test_cert();
+            socket
+                .set_wss_certificate(&cert.cert_pem, &cert.key_pem)
+                .expect("set WSS_CERT_PEM / WSS_KEY_PEM");
+            socket
+                .set_wss_trust_pem(&cert.cert_pem)
+                .expect("set WSS_TRUST_PEM");
+        }
+        socket
+    }
+}
+
+/// A self-signed certificate for `127.0.0.1` and `localhost` and its private key, PEM.
+#[derive(Debug)]
+pub(crate) struct TestCert {
+    /// The certificate (also what a client trusts).
+    pub(crate) cert_pem: String,
+    /// The private key (PKCS#8).
+    pub(crate) key_pem: String,
+}
+
+/// A new self-signed certificate for `names` (IP addresses become IP subject alternative names).
+pub(crate) fn self_signed(names: &[&str]) -> TestCert {
+    let names: Vec<String> = names.iter().map(|name| (*name).to_owned()).collect();
+    let certified = rcgen::generate_simple_self_signed(names).expect("generate a certificate");
+    TestCert {
+        cert_pem: certified.cert.pem(),
+        key_pem: certified.key_pair.serialize_pem(),
+    }
+}
+
+/// The one test certificate of this process (made on first use), for `127.0.0.1` and
+/// `localhost`.
+pub(crate) fn test_cert() -> &'static TestCert {
+    static CERT: OnceLock<TestCert> = OnceLock::new();
+    CERT.get_or_init(|| self_signed(&["127.0.0.1", "localhost"]))
 }
 
 /// Generates one `#[test]` per transport, each calling `$runner(transport)`.
@@ -147,6 +204,11 @@ macro_rules! transport_suite {
         #[test]
         fn ws() {
             $runner($crate::support::Transport::Ws);
+        }
+        #[cfg(feature = "wss")]
+        #[test]
+        fn wss() {
+            $runner($crate::support::Transport::Wss);
         }
     };
 }
@@ -186,9 +248,12 @@ pub(crate) fn unused_tcp_endpoint() -> String {
     format!("tcp://127.0.0.1:{port}")
 }
 
-/// The `host:port` part of a `tcp://host:port` or `ws://host:port/path` endpoint.
+/// The `host:port` part of a `tcp://host:port` or `ws[s]://host:port/path` endpoint.
 pub(crate) fn tcp_addr(endpoint: &str) -> &str {
-    if let Some(rest) = endpoint.strip_prefix("ws://") {
+    if let Some(rest) = endpoint
+        .strip_prefix("ws://")
+        .or_else(|| endpoint.strip_prefix("wss://"))
+    {
         return rest.split_once('/').map_or(rest, |(addr, _)| addr);
     }
     endpoint
@@ -253,8 +318,8 @@ pub(crate) fn pair(ctx: &Context, transport: Transport) -> Pair {
 /// needs both in one context.
 pub(crate) fn pair_in(binder_ctx: &Context, connecter_ctx: &Context, transport: Transport) -> Pair {
     let test_endpoint = transport.endpoint();
-    let binder = peer(binder_ctx);
-    let connecter = peer(connecter_ctx);
+    let binder = transport.peer(binder_ctx);
+    let connecter = transport.peer(connecter_ctx);
     let (endpoint, to_binder) = if transport.connect_first() {
         let to_binder = connecter
             .connect_peer(&test_endpoint.bind)

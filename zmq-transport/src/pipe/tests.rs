@@ -176,7 +176,11 @@ fn hwm_can_become_unlimited_or_lower() {
     for i in 0..997 {
         assert_eq!(rx.try_recv(), Ok(Some(i)));
     }
-    assert_eq!(tx.try_send(1000), Err(TrySendError::Full(1000)), "3 left of 3");
+    assert_eq!(
+        tx.try_send(1000),
+        Err(TrySendError::Full(1000)),
+        "3 left of 3"
+    );
     assert_eq!(rx.try_recv(), Ok(Some(997)));
     tx.try_send(1000).unwrap();
 }
