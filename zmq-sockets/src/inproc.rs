@@ -227,14 +227,15 @@ mod tests {
         let connecter = peer(&ctx, 1, 1000);
         let id = connecter.connect_peer("inproc://hwm-blocked").unwrap();
         assert_eq!(fill(&connecter, id, 0), 1);
-        let blocked = {
-            let connecter = connecter.clone();
-            // Blocks (SNDTIMEO 10 s) until the bind raises the HWM; nobody ever reads.
-            thread::spawn(move || connecter.send(Message::with_routing_id(&b"more"[..], id)))
-        };
+        // Blocks (SNDTIMEO 10 s) until the bind raises the HWM; nobody ever reads.
+        let blocked = thread::spawn(move || {
+            let sent = connecter.send(Message::with_routing_id(&b"more"[..], id));
+            (sent, connecter)
+        });
         let binder = peer(&ctx, 1000, 1);
         binder.bind("inproc://hwm-blocked").unwrap();
-        assert!(blocked.join().unwrap().is_ok(), "the bind made room");
+        let (sent, _connecter) = blocked.join().unwrap();
+        assert!(sent.is_ok(), "the bind made room");
         assert_eq!(binder.recv().unwrap().as_bytes(), 0_u32.to_be_bytes());
         assert_eq!(binder.recv().unwrap().as_bytes(), b"more");
     }
