@@ -262,4 +262,45 @@ mod tests {
             assert_eq!(Error::from(e).errno(), expected, "{text}");
         }
     }
+
+    /// Bind and connect failures of the transport, through the socket layer to the facade.
+    #[test]
+    fn transport_errors_map_to_libzmq_errno() {
+        use zmq_transport::{EndpointError, TransportError as T};
+        let cases: Vec<(T, i32)> = vec![
+            (T::AddrInUse, errno::EADDRINUSE),
+            (T::AddrNotAvailable, errno::EADDRNOTAVAIL),
+            (T::NameTooLong, errno::ENAMETOOLONG),
+            (
+                T::Endpoint(EndpointError::Invalid("x".into())),
+                errno::EINVAL,
+            ),
+            (
+                T::Endpoint(EndpointError::UnsupportedTransport("x".into())),
+                errno::EPROTONOSUPPORT,
+            ),
+            (T::Endpoint(EndpointError::NameTooLong), errno::ENAMETOOLONG),
+            (
+                T::Io(std::io::Error::from_raw_os_error(libc::EACCES)),
+                libc::EACCES,
+            ),
+            (T::Io(std::io::Error::other("no os code")), errno::EIO),
+            (T::Shutdown, errno::ETERM),
+            // wss settings that cannot be used: a caller fault, not an internal error.
+            (
+                T::Tls("no certificate chain (ZMQ_WSS_CERT_PEM)".into()),
+                errno::EINVAL,
+            ),
+        ];
+        for (e, expected) in cases {
+            let text = format!("{e:?}");
+            let error = Error::from(zmq_sockets::Error::from(e));
+            assert_eq!(error.errno(), expected, "{text}");
+        }
+        let tls = Error::from(zmq_sockets::Error::from(T::Tls("no key".into())));
+        assert!(
+            matches!(&tls, Error::InvalidArgument(why) if why.contains("TLS") && why.contains("no key")),
+            "{tls:?}"
+        );
+    }
 }

@@ -1,8 +1,8 @@
 //! Thread-safe PEER sockets with `connect_peer` in pure Rust, wire-compatible with libzmq
 //! 4.3.5.
 //!
-//! This is the facade: [`Context`], [`Socket`], [`Message`], [`RoutingId`], [`Poller`] and
-//! one [`Error`] type whose [`Error::errno`] gives the value libzmq would report. It holds no
+//! This is the facade: [`Context`], [`Socket`], [`Message`], [`RoutingId`], [`Poller`],
+//! [`Monitor`] and one [`Error`] type whose [`Error::errno`] gives the value libzmq would report. It holds no
 //! protocol logic: socket semantics live in `zmq-sockets`, connections in `zmq-transport`,
 //! bytes on the wire in `zmtp-codec`.
 //!
@@ -47,6 +47,29 @@
 //! # Ok::<(), zmq_peer::Error>(())
 //! ```
 //!
+//! # Monitoring
+//!
+//! [`Socket::monitor`] returns a [`Monitor`] that receives the socket's connection events as
+//! [`MonitorEvent`] values (libzmq's `zmq_socket_monitor`): a certificate a wss client does
+//! not trust shows up as `HandshakeFailed` with a reason such as `TLS error: invalid peer
+//! certificate: UnknownIssuer`, followed by `ConnectRetried` per the reconnect policy.
+//!
+//! ```
+//! use std::time::Duration;
+//! use zmq_peer::{Context, MonitorEvent, SocketType};
+//!
+//! let ctx = Context::new();
+//! let binder = ctx.socket(SocketType::Peer)?;
+//! let events = binder.monitor()?;
+//! binder.bind("tcp://127.0.0.1:*")?;
+//! let endpoint = binder.last_endpoint()?;
+//! assert_eq!(
+//!     events.recv_timeout(Duration::from_secs(5)),
+//!     Some(MonitorEvent::Listening { endpoint })
+//! );
+//! # Ok::<(), zmq_peer::Error>(())
+//! ```
+//!
 //! Errors map to libzmq errno values in one place:
 //!
 //! ```
@@ -71,4 +94,7 @@ pub use error::{Error, errno};
 pub use poller::Poller;
 pub use socket::Socket;
 pub use zmq_sockets::options::number as option;
-pub use zmq_sockets::{Message, PollEvent, PollEvents, Properties, RoutingId, SocketType};
+pub use zmq_sockets::{
+    MONITOR_CAPACITY, Message, Monitor, MonitorEvent, PollEvent, PollEvents, Properties, RoutingId,
+    SocketType,
+};

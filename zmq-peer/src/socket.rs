@@ -2,7 +2,7 @@
 
 use zmq_sockets::options::number;
 
-use crate::{Error, Message, PollEvents, RoutingId, SocketType};
+use crate::{Error, Message, Monitor, PollEvents, RoutingId, SocketType};
 
 /// A thread-safe socket (PEER, SERVER or CLIENT).
 ///
@@ -73,9 +73,12 @@ impl Socket {
     }
 
     /// Accepts connections on `endpoint`: `tcp://127.0.0.1:*`, `ipc://*`, `ipc://@name`,
-    /// `inproc://name`. Read the resolved address with [`Socket::last_endpoint`].
+    /// `inproc://name`, `ws://127.0.0.1:*/path`, `wss://...`. Read the resolved address with
+    /// [`Socket::last_endpoint`].
     ///
     /// # Errors
+    /// [`Error::InvalidArgument`] (EINVAL) for a wss bind without a usable certificate and
+    /// key (set with [`Socket::set_wss_certificate`]; the text says what is wrong);
     /// [`Error::InvalidEndpoint`] (EINVAL), [`Error::UnsupportedTransport`]
     /// (EPROTONOSUPPORT), [`Error::IncompatibleTransport`] (ENOCOMPATPROTO),
     /// [`Error::AddrInUse`], [`Error::AddrNotAvailable`], [`Error::NameTooLong`],
@@ -85,7 +88,10 @@ impl Socket {
         Ok(self.inner.bind(endpoint)?)
     }
 
-    /// Stops listening on a bound endpoint (as given or as resolved).
+    /// Stops listening on a bound endpoint (as given or as resolved) and ends the connections
+    /// accepted through it, as libzmq's `zmq_unbind`: their routing ids become unknown
+    /// (EHOSTUNREACH) at once, messages queued for them are flushed within LINGER, and
+    /// messages they already delivered stay readable. `inproc://` only releases the name.
     ///
     /// # Errors
     /// [`Error::EndpointNotFound`] (ENOENT) if not bound; [`Error::SocketClosed`],
@@ -107,7 +113,8 @@ impl Socket {
     ///
     /// # Errors
     /// [`Error::NotSupported`] (ENOTSUP) on a non-PEER socket; [`Error::ImmediateSet`]
-    /// (EFAULT) with IMMEDIATE=1; [`Error::InvalidEndpoint`] (EINVAL),
+    /// (EFAULT) with IMMEDIATE=1; [`Error::InvalidArgument`] (EINVAL) for a wss endpoint
+    /// without usable trust settings; [`Error::InvalidEndpoint`] (EINVAL),
     /// [`Error::UnsupportedTransport`] (EPROTONOSUPPORT), [`Error::IncompatibleTransport`]
     /// (ENOCOMPATPROTO), [`Error::NameTooLong`] (ENAMETOOLONG) for bad endpoints;
     /// [`Error::NoIoThread`] (EMTHREAD); [`Error::ContextTerminated`] (ETERM);
@@ -384,6 +391,23 @@ impl Socket {
     #[must_use]
     pub fn events(&self) -> PollEvents {
         self.inner.events()
+    }
+
+    /// Starts monitoring this socket's connection events (libzmq's `zmq_socket_monitor`, as
+    /// Rust values): listening, accepted, connected, handshake succeeded or failed (with a
+    /// readable reason, e.g. `TLS error: invalid peer certificate: UnknownIssuer`),
+    /// disconnected, connect retried, closed. See [`MonitorEvent`](crate::MonitorEvent) for
+    /// the libzmq mapping.
+    ///
+    /// The monitor sees events from now on, holds at most
+    /// [`MONITOR_CAPACITY`](crate::MONITOR_CAPACITY) of them (dropping the oldest), and ends
+    /// with `MonitorStopped` when the socket closes. Several monitors may watch one socket.
+    /// Monitoring costs nothing on the message paths.
+    ///
+    /// # Errors
+    /// [`Error::SocketClosed`] (ENOTSOCK), [`Error::ContextTerminated`] (ETERM).
+    pub fn monitor(&self) -> Result<Monitor, Error> {
+        Ok(self.inner.monitor()?)
     }
 }
 

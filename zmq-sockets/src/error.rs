@@ -16,7 +16,9 @@ pub enum Error {
     #[error("invalid endpoint: {0}")]
     InvalidEndpoint(String),
     /// An argument is out of range: a bad option value, an unknown option number, a multipart
-    /// send on a socket type that forbids it. Caller fault; the socket is unaffected.
+    /// send on a socket type that forbids it, wss TLS settings that cannot be used at bind or
+    /// connect (no certificate or key, no trust, PEM that does not parse; the text says
+    /// which). Caller fault; the socket is unaffected.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
     /// The endpoint's transport scheme is unknown or not compiled in (`foo://x`). Caller fault.
@@ -99,6 +101,8 @@ impl From<TransportError> for Error {
             TransportError::NameTooLong => Self::NameTooLong,
             TransportError::Io(e) => Self::Io(e),
             TransportError::Shutdown => Self::ContextTerminated,
+            // A configuration the caller gave (libzmq aborts on unusable PEM; EINVAL here).
+            TransportError::Tls(why) => Self::InvalidArgument(format!("TLS configuration: {why}")),
             other => Self::Transport(other),
         }
     }
@@ -145,6 +149,14 @@ mod tests {
         assert!(matches!(
             Error::from(TransportError::Io(std::io::Error::other("x"))),
             Error::Io(_)
+        ));
+        assert!(matches!(
+            Error::from(TransportError::Tls("no certificate chain".into())),
+            Error::InvalidArgument(why) if why == "TLS configuration: no certificate chain"
+        ));
+        assert!(matches!(
+            Error::from(TransportError::Endpoint(EndpointError::NameTooLong)),
+            Error::NameTooLong
         ));
     }
 }

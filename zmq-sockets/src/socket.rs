@@ -11,18 +11,18 @@
 //!   through their waker), takes one message and re-queues the pipe: round-robin fair
 //!   queueing. Receivers sleep only when nothing is ready; wakers notify only if one sleeps.
 //!
-//! Lock order (outer → inner): control, ids, routes, recv. The inproc registry and the
-//! context's locks come before all of them; wakers take only `recv`, `send_lock` or
-//! `pollers`, and never while holding another.
+//! Lock order (outer → inner): control, a listener's accepted set, ids, routes, recv, then
+//! the monitors (a leaf). The inproc registry and the context's locks come before all of
+//! them; wakers take only `recv`, `send_lock` or `pollers`, and never while holding another.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex, RwLock};
 use zmq_transport::{
-    Acceptor, Connecter, ConnectionEvents, DisconnectReason, Endpoint, Host, Link, Listener,
+    Acceptor, Connecter, ConnectionEvents, DisconnectReason, Endpoint, Link, Listener,
     PipeReceiver, PipeSender, Scheme, TrySendError, Wake, pipe,
 };
 use zmtp_codec::PeerInfo;
@@ -30,6 +30,7 @@ use zmtp_codec::PeerInfo;
 use crate::context::ContextCore;
 use crate::linger::{ConnState, Lingering};
 use crate::message::{Message, Properties, RoutingId};
+use crate::monitor::{Monitor, MonitorEvent, Monitors};
 use crate::options::{Options, number};
 use crate::poller::{PollEvents, PollSignal};
 use crate::{Error, SocketType};
@@ -72,9 +73,11 @@ impl Socket {
         self.core().kind
     }
 
-    /// Accepts connections on `endpoint` (`tcp://127.0.0.1:*`, `ipc://*`, `inproc://name`).
+    /// Accepts connections on `endpoint` (`tcp://127.0.0.1:*`, `ipc://*`, `inproc://name`,
+    /// `ws://127.0.0.1:*/path`, `wss://...`).
     ///
     /// # Errors
+    /// [`Error::InvalidArgument`] for a wss bind without a usable certificate and key;
     /// [`Error::InvalidEndpoint`], [`Error::UnsupportedTransport`],
     /// [`Error::IncompatibleTransport`], [`Error::AddrInUse`], [`Error::AddrNotAvailable`],
     /// [`Error::NameTooLong`], [`Error::NoIoThread`], [`Error::ContextTerminated`],
@@ -83,8 +86,12 @@ impl Socket {
         self.core().bind(endpoint)
     }
 
-    /// Stops accepting on an endpoint given to [`Socket::bind`] (as given or as resolved).
-    /// Connections already accepted stay up.
+    /// Stops accepting on an endpoint given to [`Socket::bind`] (as given or as resolved) and
+    /// ends the connections accepted through it, as libzmq's `zmq_unbind` (the listener's
+    /// sessions are its children): their routing ids are unknown at once (sends:
+    /// [`Error::HostUnreachable`]), what was queued for them is flushed within LINGER, and
+    /// messages they already delivered stay readable. For `inproc://` only the name is
+    /// released; connected peers stay.
     ///
     /// # Errors
     /// [`Error::EndpointNotFound`] if the socket has not bound it; [`Error::SocketClosed`],
@@ -108,7 +115,8 @@ impl Socket {
     ///
     /// # Errors
     /// [`Error::NotSupported`] on a non-PEER socket; [`Error::ImmediateSet`] with
-    /// IMMEDIATE=1; [`Error::InvalidEndpoint`], [`Error::UnsupportedTransport`],
+    /// IMMEDIATE=1; [`Error::InvalidArgument`] for a wss connect without usable trust
+    /// settings; [`Error::InvalidEndpoint`], [`Error::UnsupportedTransport`],
     /// [`Error::IncompatibleTransport`] (`udp://`), [`Error::NameTooLong`] for a
     /// bad endpoint; [`Error::NoIoThread`] for a non-inproc endpoint on a context without I/O
     /// threads; [`Error::ContextTerminated`], [`Error::SocketClosed`].
@@ -300,6 +308,18 @@ impl Socket {
     pub fn same_socket(&self, other: &Self) -> bool {
         Arc::ptr_eq(self.core(), other.core())
     }
+
+    /// Starts monitoring the socket's connection events (libzmq's `zmq_socket_monitor`): the
+    /// returned [`Monitor`] receives every [`MonitorEvent`] from now on, until it is dropped
+    /// or the socket closes. Several monitors may exist at once; each sees every event.
+    ///
+    /// # Errors
+    /// [`Error::SocketClosed`], [`Error::ContextTerminated`].
+    pub fn monitor(&self) -> Result<Monitor, Error> {
+        let core = self.core();
+        core.check_usable()?;
+        Ok(core.monitors.add())
+    }
 }
 
 /// The shared state of one socket.
@@ -325,6 +345,7 @@ pub(crate) struct SocketCore {
     closed: AtomicBool,
     pollers: Mutex<Vec<Arc<PollSignal>>>,
     has_pollers: AtomicBool,
+    monitors: Monitors,
 }
 
 impl std::fmt::Debug for SocketCore {
@@ -351,6 +372,8 @@ struct Bound {
     resolved: String,
     /// `None` for inproc names (they live in the context's registry).
     listener: Option<Listener>,
+    /// The listener's acceptor, which knows the connections accepted through it.
+    acceptor: Option<Arc<PeerAcceptor>>,
 }
 
 #[derive(Debug)]
@@ -420,6 +443,7 @@ impl SocketCore {
             closed: AtomicBool::new(false),
             pollers: Mutex::new(Vec::new()),
             has_pollers: AtomicBool::new(false),
+            monitors: Monitors::default(),
         })
     }
 
@@ -461,6 +485,7 @@ impl SocketCore {
                 given: endpoint.to_owned(),
                 resolved: endpoint.to_owned(),
                 listener: None,
+                acceptor: None,
             });
             endpoint.clone_into(&mut control.last_endpoint);
             return Ok(());
@@ -468,18 +493,31 @@ impl SocketCore {
         let ep = Endpoint::parse_bind(endpoint)?;
         let io = self.ctx.io_handle()?;
         let options = self.options();
-        let acceptor = Arc::new(PeerAcceptor {
+        let acceptor = Arc::new_cyclic(|me| PeerAcceptor {
             core: self.weak.clone(),
+            me: me.clone(),
             send_hwm: options.send_hwm(),
             recv_hwm: options.recv_hwm(),
+            given: endpoint.into(),
+            resolved: OnceLock::new(),
+            accepted: Mutex::new(AcceptedSet::default()),
         });
-        let listener = io.bind(&ep, options.conn_options(self.kind), acceptor)?;
+        let listener = io.bind(
+            &ep,
+            options.conn_options(self.kind),
+            Arc::clone(&acceptor) as Arc<dyn Acceptor>,
+        )?;
         let resolved = listener.endpoint().to_owned();
+        let _ = acceptor.resolved.set(resolved.as_str().into());
         resolved.clone_into(&mut control.last_endpoint);
+        self.monitors.emit(|| MonitorEvent::Listening {
+            endpoint: resolved.clone(),
+        });
         control.bound.push(Bound {
             given: endpoint.to_owned(),
             resolved,
             listener: Some(listener),
+            acceptor: Some(acceptor),
         });
         Ok(())
     }
@@ -495,7 +533,12 @@ impl SocketCore {
         let bound = control.bound.remove(at);
         drop(control);
         match bound.listener {
-            Some(listener) => listener.close(),
+            Some(listener) => {
+                listener.close();
+                self.monitors.emit(|| MonitorEvent::Closed {
+                    endpoint: bound.resolved.clone(),
+                });
+            }
             None => {
                 if let Ok(ep) = Endpoint::parse_bind(&bound.given) {
                     if let Ok(name) = inproc_name(&ep) {
@@ -504,7 +547,43 @@ impl SocketCore {
                 }
             }
         }
+        if let Some(acceptor) = bound.acceptor {
+            self.end_accepted(&acceptor);
+        }
         Ok(())
+    }
+
+    /// `zmq_unbind` of a listener: libzmq terminates the listener together with the sessions
+    /// it accepted (they are its children), each flushing per LINGER. Here: every connection
+    /// accepted through `acceptor` loses its route at once (later sends: `HostUnreachable`),
+    /// its outbound pipe closes with LINGER (queued messages are flushed, then the
+    /// connection ends), and its inbound pipe stays readable until what it delivered is
+    /// read. Connections completing their handshake after this are refused.
+    fn end_accepted(&self, acceptor: &PeerAcceptor) {
+        let conns = {
+            let mut accepted = acceptor.accepted.lock();
+            accepted.closed = true;
+            std::mem::take(&mut accepted.conns)
+        };
+        if conns.is_empty() {
+            return;
+        }
+        let linger = self.options.read().linger_duration();
+        let mut lingering = Lingering {
+            deadline: deadline_of(linger),
+            ..Lingering::default()
+        };
+        for (id, state) in conns {
+            if let Some(route) = self.routes.write().remove(&id) {
+                route.sender.close(linger);
+            }
+            if !state.is_finished() {
+                lingering.states.push(state);
+            }
+        }
+        self.wake_senders();
+        // Context termination waits for these flushes as for a closed socket's.
+        self.ctx.linger.keep(lingering);
     }
 
     /// `connect` and `connect_peer`; returns the new connection's routing id.
@@ -551,8 +630,10 @@ impl SocketCore {
         let events = Arc::new(PeerEvents {
             core: self.weak.clone(),
             routing_id: id,
-            peer_address: peer_address_of(&ep),
+            endpoint: endpoint.into(),
             state: Arc::clone(&state),
+            streaming: AtomicBool::new(false),
+            acceptor: None,
         });
         let link = Link {
             outbound: out_rx,
@@ -999,7 +1080,12 @@ impl SocketCore {
             match bound.listener {
                 // Stops accepting and frees the address now; accepted connections live on
                 // until their outbound pipe is flushed or LINGER runs out.
-                Some(listener) => listener.close(),
+                Some(listener) => {
+                    listener.close();
+                    self.monitors.emit(|| MonitorEvent::Closed {
+                        endpoint: bound.resolved.clone(),
+                    });
+                }
                 None => {
                     if let Ok(ep) = Endpoint::parse_bind(&bound.given) {
                         if let Ok(name) = inproc_name(&ep) {
@@ -1028,6 +1114,7 @@ impl SocketCore {
             }
         }
         self.ctx.linger.keep(lingering);
+        self.monitors.stop();
         self.wake_all();
         self.ctx.unregister(self.serial);
         true
@@ -1152,25 +1239,20 @@ fn inproc_name(ep: &Endpoint) -> Result<String, Error> {
     }
 }
 
-/// The `Peer-Address` a connecter reports: the host it connected to.
-fn peer_address_of(ep: &Endpoint) -> Option<String> {
-    match ep {
-        Endpoint::Tcp(tcp) => match &tcp.host {
-            Host::Ip(ip) => Some(ip.to_string()),
-            Host::Name(name) => Some(name.clone()),
-            _ => None,
-        },
-        _ => None,
+/// `Peer-Address` of a connection from the transport's `remote` (the stream's other end, read
+/// with `getpeername` on both sides): the numeric IP without the port, as libzmq gets it from
+/// `getpeername` + `getnameinfo(NI_NUMERICHOST)`, for tcp, ws and wss alike. For ipc that
+/// `getnameinfo` answers `localhost` on glibc (the peer of a Unix socket has no address), so
+/// libzmq 4.3.5 reports `localhost` on both ends [exp: the zeromq-src build]. `None` when no
+/// address is known.
+fn peer_address_from_remote(remote: &str) -> Option<String> {
+    let (scheme, addr) = remote.split_once("://")?;
+    if scheme == "ipc" {
+        return Some("localhost".to_owned());
     }
-}
-
-/// `Peer-Address` of an accepted connection: the remote IP without the port, as libzmq.
-fn peer_address_from_remote(remote: &str) -> String {
-    let addr = remote.split_once("://").map_or(remote, |(_, rest)| rest);
-    match addr.parse::<std::net::SocketAddr>() {
-        Ok(sa) => sa.ip().to_string(),
-        Err(_) => addr.to_owned(),
-    }
+    addr.parse::<std::net::SocketAddr>()
+        .ok()
+        .map(|sa| sa.ip().to_string())
 }
 
 /// Wakes blocked senders when a pipe has room again or its reader went away.
@@ -1200,28 +1282,63 @@ impl Wake for RecvWaker {
     }
 }
 
-/// Connection events of one tcp/ipc connection, seen from its socket.
+/// Connection events of one tcp/ipc/ws connection (or connecter), seen from its socket.
 struct PeerEvents {
     core: Weak<SocketCore>,
     routing_id: u32,
-    /// Connecter side: the host connected to (the accept side knows the metadata already).
-    peer_address: Option<String>,
+    /// What the monitor shows: the endpoint as given to connect, or the listener's.
+    endpoint: Arc<str>,
     state: Arc<ConnState>,
+    /// Connect side: a stream of the current attempt connected (`on_connected`) and has not
+    /// ended yet. A disconnect without a handshake is then a failed handshake.
+    streaming: AtomicBool,
+    /// Accept side: the listener's acceptor, which forgets the connection once it ends.
+    acceptor: Option<Weak<PeerAcceptor>>,
 }
 
-impl ConnectionEvents for PeerEvents {
-    fn on_handshake(&self, peer: &PeerInfo) {
-        self.state.on_handshake();
-        if self.state.is_accepted() {
-            return; // the acceptor already recorded the metadata.
-        }
+impl PeerEvents {
+    fn emit(&self, event: impl FnOnce(String) -> MonitorEvent) {
         if let Some(core) = self.core.upgrade() {
-            let props = Properties::from_peer(peer, self.peer_address.as_deref());
-            core.set_properties(self.routing_id, Arc::new(props));
+            core.monitors.emit(|| event(self.endpoint.to_string()));
         }
     }
 
-    fn on_disconnect(&self, _reason: &DisconnectReason, will_reconnect: bool) {
+    fn routing_id(&self) -> Option<RoutingId> {
+        RoutingId::new(self.routing_id)
+    }
+}
+
+impl ConnectionEvents for PeerEvents {
+    fn on_connected(&self, remote: &str) {
+        self.streaming.store(true, Ordering::Release);
+        self.emit(|endpoint| MonitorEvent::Connected {
+            endpoint,
+            remote: remote.to_owned(),
+        });
+    }
+
+    fn on_handshake(&self, peer: &PeerInfo, remote: &str) {
+        self.state.on_handshake();
+        let Some(core) = self.core.upgrade() else {
+            return;
+        };
+        // The acceptor already recorded an accepted connection's metadata.
+        if !self.state.is_accepted() {
+            let address = peer_address_from_remote(remote);
+            let props = Properties::from_peer(peer, address.as_deref());
+            core.set_properties(self.routing_id, Arc::new(props));
+        }
+        if let Some(routing_id) = self.routing_id() {
+            core.monitors.emit(|| MonitorEvent::HandshakeSucceeded {
+                endpoint: self.endpoint.to_string(),
+                routing_id,
+            });
+        }
+    }
+
+    fn on_disconnect(&self, reason: &DisconnectReason, will_reconnect: bool) {
+        let was_up = self.state.is_connected();
+        let had_stream = self.streaming.swap(false, Ordering::AcqRel);
         self.state.on_disconnect(will_reconnect);
         // Connecter, reconnectable: the same pipes (and so the routing id) are re-attached.
         // Otherwise the id dies now; inbound messages already queued stay readable.
@@ -1229,18 +1346,80 @@ impl ConnectionEvents for PeerEvents {
             if let Some(core) = self.core.upgrade() {
                 core.drop_route(self.routing_id);
             }
+            if let Some(acceptor) = self.acceptor.as_ref().and_then(Weak::upgrade) {
+                acceptor.accepted.lock().conns.remove(&self.routing_id);
+            }
+        }
+        if was_up {
+            if let Some(routing_id) = self.routing_id() {
+                self.emit(|endpoint| MonitorEvent::Disconnected {
+                    endpoint,
+                    routing_id,
+                    reason: reason.to_string(),
+                    will_reconnect,
+                });
+            }
+        } else if had_stream {
+            self.emit(|endpoint| MonitorEvent::HandshakeFailed {
+                endpoint,
+                reason: reason.to_string(),
+                will_reconnect,
+            });
+        }
+    }
+
+    fn on_retry(&self, reason: &DisconnectReason, delay: Duration) {
+        self.emit(|endpoint| MonitorEvent::ConnectRetried {
+            endpoint,
+            interval: delay,
+            reason: reason.to_string(),
+        });
+    }
+}
+
+/// Hands each accepted connection (after its handshake) a fresh routing id and pipes, and
+/// remembers it until it ends (for `unbind`).
+#[derive(Debug)]
+struct PeerAcceptor {
+    core: Weak<SocketCore>,
+    me: Weak<Self>,
+    send_hwm: usize,
+    recv_hwm: usize,
+    /// The endpoint given to bind, shown by the monitor until `resolved` is set.
+    given: Arc<str>,
+    /// The listener's resolved endpoint, set right after the bind returned.
+    resolved: OnceLock<Arc<str>>,
+    accepted: Mutex<AcceptedSet>,
+}
+
+/// The live connections accepted through one listener.
+#[derive(Debug, Default)]
+struct AcceptedSet {
+    /// Unbound: connections finishing their handshake now are refused.
+    closed: bool,
+    conns: HashMap<u32, Arc<ConnState>>,
+}
+
+impl PeerAcceptor {
+    fn endpoint(&self) -> String {
+        self.resolved.get().unwrap_or(&self.given).to_string()
+    }
+
+    fn emit(&self, event: impl FnOnce(String) -> MonitorEvent) {
+        if let Some(core) = self.core.upgrade() {
+            core.monitors.emit(|| event(self.endpoint()));
         }
     }
 }
 
-/// Hands each accepted connection (after its handshake) a fresh routing id and pipes.
-struct PeerAcceptor {
-    core: Weak<SocketCore>,
-    send_hwm: usize,
-    recv_hwm: usize,
-}
-
 impl Acceptor for PeerAcceptor {
+    fn on_accepted(&self, remote: &str) {
+        self.emit(|endpoint| MonitorEvent::Accepted {
+            endpoint,
+            remote: remote.to_owned(),
+        });
+    }
+
     fn on_accept(
         &self,
         peer: &PeerInfo,
@@ -1250,10 +1429,15 @@ impl Acceptor for PeerAcceptor {
         if core.check_usable().is_err() {
             return None;
         }
+        // Held across the attach so an unbind sees every connection it must end.
+        let mut accepted = self.accepted.lock();
+        if accepted.closed {
+            return None;
+        }
         let (out_tx, out_rx) = pipe(self.send_hwm);
         let (in_tx, in_rx) = pipe(self.recv_hwm);
         let address = peer_address_from_remote(remote);
-        let props = Arc::new(Properties::from_peer(peer, Some(&address)));
+        let props = Arc::new(Properties::from_peer(peer, address.as_deref()));
         let state = core.ctx.linger.conn_state(true);
         let inbound = InPipe {
             receiver: in_rx,
@@ -1262,11 +1446,15 @@ impl Acceptor for PeerAcceptor {
             head: None,
         };
         let id = core.attach(out_tx, Some(inbound)).ok()?;
+        accepted.conns.insert(id, Arc::clone(&state));
+        drop(accepted);
         let events: Arc<dyn ConnectionEvents> = Arc::new(PeerEvents {
             core: self.core.clone(),
             routing_id: id,
-            peer_address: None,
+            endpoint: self.endpoint().into(),
             state,
+            streaming: AtomicBool::new(false),
+            acceptor: Some(self.me.clone()),
         });
         Some((
             Link {
@@ -1275,6 +1463,15 @@ impl Acceptor for PeerAcceptor {
             },
             events,
         ))
+    }
+
+    fn on_handshake_failed(&self, remote: &str, reason: &DisconnectReason) {
+        let _ = remote;
+        self.emit(|endpoint| MonitorEvent::HandshakeFailed {
+            endpoint,
+            reason: reason.to_string(),
+            will_reconnect: false,
+        });
     }
 }
 

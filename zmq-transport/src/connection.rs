@@ -61,6 +61,8 @@ pub(crate) enum Role {
         endpoint: Endpoint,
         /// Next delay when `reconnect_ivl_max` is set (exponential back-off).
         backoff: Option<Duration>,
+        /// The other end of the current stream (see [`ConnectionEvents::on_handshake`]).
+        remote: String,
     },
 }
 
@@ -163,6 +165,7 @@ impl Conn {
             Interest::READABLE | Interest::WRITABLE,
         )?;
         let (listener, listener_open) = listener;
+        acceptor.on_accepted(&remote);
         #[cfg(feature = "ws")]
         if let Some(setup) = &ws {
             let phase = match stream.into_tcp() {
@@ -170,7 +173,10 @@ impl Conn {
                     match Upgrade::new(setup, sock, opts.codec.handshake_timeout, now) {
                         Ok(upgrade) => Phase::Upgrading(Box::new(upgrade)),
                         // The stream is dropped (closed): nothing else to do.
-                        Err(_) => Phase::Done,
+                        Err(reason) => {
+                            acceptor.on_handshake_failed(&remote, &reason);
+                            Phase::Done
+                        }
                     }
                 }
                 None => Phase::Done,
@@ -229,6 +235,7 @@ impl Conn {
             role: Role::Connecter {
                 endpoint,
                 backoff: None,
+                remote: String::new(),
             },
             opts,
             link: Some(link),
@@ -442,6 +449,15 @@ impl Conn {
         if let Err(e) = registered {
             return self.after_disconnect(&DisconnectReason::Io(e.kind()), false, cx, now);
         }
+        if let Role::Connecter {
+            endpoint, remote, ..
+        } = &mut self.role
+        {
+            *remote = remote_of(&stream, endpoint);
+            if let Some(events) = &self.events {
+                events.on_connected(remote);
+            }
+        }
         #[cfg(feature = "ws")]
         if let Some(setup) = &self.ws {
             let Some(sock) = stream.into_tcp() else {
@@ -614,17 +630,19 @@ impl Conn {
                     self.link = Some(link);
                     self.events = Some(Arc::clone(&events));
                     live.attached = true;
-                    events.on_handshake(peer);
+                    events.on_handshake(peer, remote);
                 }
                 None => {
                     live.close.get_or_insert(DisconnectReason::Closed);
                 }
             },
-            Role::Connecter { backoff, .. } => {
+            Role::Connecter {
+                backoff, remote, ..
+            } => {
                 *backoff = None;
                 live.attached = true;
                 if let Some(events) = &self.events {
-                    events.on_handshake(peer);
+                    events.on_handshake(peer, remote);
                 }
             }
         }
@@ -798,7 +816,11 @@ impl Conn {
             if established && let Some(events) = &self.events {
                 events.on_disconnect(reason, true);
             }
-            let retry_at = now + self.next_delay(cx);
+            let delay = self.next_delay(cx);
+            if let Some(events) = &self.events {
+                events.on_retry(reason, delay);
+            }
+            let retry_at = now + delay;
             self.phase = Phase::Idle {
                 retry_at: Some(retry_at),
             };
@@ -820,6 +842,16 @@ impl Conn {
     fn finish(&mut self, reason: &DisconnectReason, cx: &mut Ctx) -> Status {
         self.stopped = true;
         cx.set_timer(self.token, None);
+        // An accepted connection without events sink never completed its handshake; tell the
+        // acceptor why, unless this side closed it.
+        if let Role::Accepted {
+            acceptor, remote, ..
+        } = &self.role
+            && self.events.is_none()
+            && *reason != DisconnectReason::Closed
+        {
+            acceptor.on_handshake_failed(remote, reason);
+        }
         if let Some(link) = &self.link {
             link.outbound.close();
         }
@@ -1011,6 +1043,21 @@ impl ZmtpWire {
                 written = 0;
             }
         }
+    }
+}
+
+/// The endpoint string of the other end of a connected stream: `tcp://ip:port` from
+/// `getpeername` (numeric, whatever name the endpoint used); for ipc (unnamed peers) or when
+/// the address cannot be read, the endpoint itself.
+fn remote_of(stream: &Stream, endpoint: &Endpoint) -> String {
+    match *stream {
+        #[cfg(feature = "tcp")]
+        Stream::Tcp(ref s) => match s.peer_addr() {
+            Ok(addr) => crate::tcp::endpoint_string(addr),
+            Err(_) => endpoint.to_string(),
+        },
+        #[cfg(feature = "ipc")]
+        Stream::Unix(_) => endpoint.to_string(),
     }
 }
 

@@ -182,7 +182,9 @@ impl IoHandle {
     ///
     /// After every successful handshake the `link` is attached to the new stream (so messages
     /// queued in `link.outbound` before the connection existed are sent then) and
-    /// `events.on_handshake` is called. See [`ConnectionEvents::on_disconnect`] for the end.
+    /// `events.on_handshake` is called (after `events.on_connected` when the stream came up).
+    /// See [`ConnectionEvents::on_disconnect`] for the end and [`ConnectionEvents::on_retry`]
+    /// for the reconnect schedule.
     ///
     /// # Errors
     /// [`TransportError::Endpoint`] for an endpoint that can never be connected (a `*` host or
@@ -257,11 +259,12 @@ impl Listener {
     /// Unbinds: no new connection is accepted, the listening socket is closed before this
     /// returns (so the address can be bound again at once) and ipc files are removed.
     ///
-    /// Connections accepted earlier are not cut off (libzmq `zmq_unbind` stops accepting;
-    /// `zmq_close` lets each connection flush per LINGER): one whose link is attached lives on
+    /// Connections accepted earlier are not cut off here: one whose link is attached lives on
     /// until its outbound pipe ends (its sender closes it, then it flushes per that close's
     /// linger) or the connection drops, like a connecter's connection after
     /// [`Connecter::close`]. Connections still in their handshake (no link yet) are closed.
+    /// (libzmq's `zmq_unbind` also ends the sessions the listener accepted, each flushing per
+    /// LINGER; a socket layer does that by closing their outbound pipes with its linger.)
     pub fn close(self) {}
 }
 

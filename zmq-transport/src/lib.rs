@@ -20,6 +20,9 @@
 //! * [`IoThread`] runs the event loop; [`IoHandle::bind`] binds synchronously and hands the
 //!   listener over, [`IoHandle::connect`] starts connecting in the background and keeps the
 //!   same [`Link`] across reconnects.
+//! * [`ConnectionEvents`] and [`Acceptor`] report each connection's progress for socket
+//!   monitors: stream connected or accepted (with the numeric remote address read from the
+//!   stream), handshake done or failed, disconnect, and each scheduled reconnect.
 //! * inproc endpoints are parsed here but served by the socket layer (no I/O thread involved).
 //!
 //! # Cargo features
@@ -82,7 +85,7 @@
 //! /// Ignores connection events.
 //! struct Quiet;
 //! impl ConnectionEvents for Quiet {
-//!     fn on_handshake(&self, _peer: &PeerInfo) {}
+//!     fn on_handshake(&self, _peer: &PeerInfo, _remote: &str) {}
 //!     fn on_disconnect(&self, _reason: &DisconnectReason, _will_reconnect: bool) {}
 //! }
 //!

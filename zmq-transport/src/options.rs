@@ -132,11 +132,31 @@ impl Link {
 
 /// Callbacks of one connection (or of one connecter across its reconnects).
 ///
-/// Called on the I/O thread; implementations must not block.
+/// Called on the I/O thread; implementations must not block. The methods with a default
+/// (empty) body report progress a socket monitor may want; they need not be implemented.
+///
+/// Order on the connect side, per attempt: [`on_connected`](Self::on_connected) (the stream
+/// is up), then [`on_handshake`](Self::on_handshake) or
+/// [`on_disconnect`](Self::on_disconnect) (the handshake or upgrade failed), later
+/// `on_disconnect`; then [`on_retry`](Self::on_retry) when another attempt is scheduled. A
+/// failed connect attempt (refused, unreachable, timed out) only calls `on_retry`.
 pub trait ConnectionEvents: Send + Sync + 'static {
+    /// Connect side: the stream connected (tcp or ipc connect completed; for ws and wss
+    /// before the TLS handshake and the HTTP upgrade). `remote` is as in
+    /// [`ConnectionEvents::on_handshake`].
+    fn on_connected(&self, remote: &str) {
+        let _ = remote;
+    }
+
     /// The handshake completed. A connecter reports every (re)connect; an accepted connection
     /// reports once, right after [`Acceptor::on_accept`] returned its link.
-    fn on_handshake(&self, peer: &PeerInfo);
+    ///
+    /// `remote` is the address of the connected stream's other end as an endpoint string,
+    /// taken from the stream itself (`getpeername`, numeric, as libzmq does for its
+    /// `Peer-Address`): `tcp://127.0.0.1:50000` for tcp, ws and wss on both sides (also when
+    /// the connecter named the host by a DNS name); for ipc, whose peers are unnamed, the
+    /// endpoint connected to or bound (`ipc:///tmp/x`).
+    fn on_handshake(&self, peer: &PeerInfo, remote: &str);
 
     /// The connection ended.
     ///
@@ -148,16 +168,36 @@ pub trait ConnectionEvents: Send + Sync + 'static {
     /// A stream that connected but failed during the handshake is reported, so this may come
     /// without a preceding [`ConnectionEvents::on_handshake`].
     fn on_disconnect(&self, reason: &DisconnectReason, will_reconnect: bool);
+
+    /// Connect side: the next attempt starts in `delay` (libzmq's `CONNECT_RETRIED`).
+    /// `reason` says why the previous attempt or connection ended.
+    fn on_retry(&self, reason: &DisconnectReason, delay: Duration) {
+        let _ = (reason, delay);
+    }
 }
 
 /// Bind side: decides what to do with each accepted connection once its handshake completed.
 pub trait Acceptor: Send + Sync + 'static {
+    /// A connection was accepted; its handshake (and, for ws and wss, its TLS handshake and
+    /// HTTP upgrade) starts now. `remote` is as in [`Acceptor::on_accept`].
+    fn on_accepted(&self, remote: &str) {
+        let _ = remote;
+    }
+
     /// Returns the pipes and event sink for this connection, or `None` to refuse it (the
     /// connection is then closed). `remote` is the peer's address as an endpoint string, e.g.
-    /// `tcp://127.0.0.1:50000` (for ipc, the listener's endpoint). Called on the I/O thread; must
-    /// not block.
+    /// `tcp://127.0.0.1:50000` (also for ws and wss: the tcp address; for ipc, the listener's
+    /// endpoint). Called on the I/O thread; must not block.
     fn on_accept(&self, peer: &PeerInfo, remote: &str)
     -> Option<(Link, Arc<dyn ConnectionEvents>)>;
+
+    /// An accepted connection ended before its handshake completed (bad greeting,
+    /// incompatible socket type, handshake timeout, TLS failure, refused ws upgrade, EOF...).
+    /// Not called for connections this side closed itself (listener closed, `on_accept`
+    /// refused).
+    fn on_handshake_failed(&self, remote: &str, reason: &DisconnectReason) {
+        let _ = (remote, reason);
+    }
 }
 
 /// Why a connection ended.

@@ -464,3 +464,71 @@ fn dropping_the_last_handle_closes_the_socket() {
     let b = ctx.socket(SocketType::Peer).unwrap();
     b.bind("inproc://dropped").unwrap();
 }
+
+#[test]
+fn peer_address_is_the_numeric_ip_or_localhost_for_ipc() {
+    use super::peer_address_from_remote as address;
+    assert_eq!(
+        address("tcp://127.0.0.1:5555").as_deref(),
+        Some("127.0.0.1")
+    );
+    assert_eq!(address("tcp://[::1]:5555").as_deref(), Some("::1"));
+    // getnameinfo(NI_NUMERICHOST) of a Unix socket peer is `localhost` (glibc), as libzmq
+    // 4.3.5 reports it.
+    assert_eq!(address("ipc:///tmp/x").as_deref(), Some("localhost"));
+    assert_eq!(address("ipc://@name").as_deref(), Some("localhost"));
+    // No numeric address known: no Peer-Address rather than a made-up one.
+    assert_eq!(address("tcp://localhost:5555"), None);
+    assert_eq!(address("127.0.0.1:5555"), None);
+}
+
+#[cfg(feature = "ipc")]
+#[test]
+fn ipc_peer_address_is_localhost_on_both_ends() {
+    let ctx = ContextCore::new(1);
+    let dir = tempfile::tempdir().unwrap();
+    let endpoint = format!("ipc://{}/peer-address", dir.path().display());
+    let (binder, connecter, id) = pair(&ctx, &endpoint);
+    set_timeouts(&binder);
+    set_timeouts(&connecter);
+    connecter
+        .send(Message::with_routing_id(&b"hi"[..], id))
+        .unwrap();
+    let got = binder.recv().unwrap();
+    assert_eq!(got.gets("Peer-Address"), Some("localhost"));
+    binder
+        .send(Message::with_routing_id(
+            &b"ho"[..],
+            got.routing_id().unwrap(),
+        ))
+        .unwrap();
+    let reply = connecter.recv().unwrap();
+    assert_eq!(reply.gets("Peer-Address"), Some("localhost"));
+    drop((binder, connecter));
+    ctx.terminate();
+}
+
+#[test]
+fn inproc_connections_report_no_monitor_events() {
+    let ctx = ContextCore::new(0);
+    let binder = ctx.socket(SocketType::Peer).unwrap();
+    let binder_events = binder.monitor().unwrap();
+    binder.bind("inproc://monitor-silent").unwrap();
+    let connecter = ctx.socket(SocketType::Peer).unwrap();
+    let connecter_events = connecter.monitor().unwrap();
+    let id = connecter.connect_peer("inproc://monitor-silent").unwrap();
+    set_timeouts(&binder);
+    connecter
+        .send(Message::with_routing_id(&b"hi"[..], id))
+        .unwrap();
+    binder.recv().unwrap();
+    // As libzmq: monitoring covers connection-oriented transports only.
+    assert_eq!(binder_events.try_recv(), None);
+    assert_eq!(connecter_events.try_recv(), None);
+    binder.close().unwrap();
+    assert_eq!(
+        binder_events.try_recv(),
+        Some(crate::MonitorEvent::MonitorStopped)
+    );
+    assert!(binder_events.is_stopped());
+}

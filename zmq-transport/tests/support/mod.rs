@@ -68,7 +68,13 @@ impl Wake for Signal {
 #[derive(Default)]
 pub struct Events {
     pub handshakes: Mutex<Vec<PeerInfo>>,
+    /// `remote` of each handshake.
+    pub remotes: Mutex<Vec<String>>,
+    /// `remote` of each `on_connected`.
+    pub connected: Mutex<Vec<String>>,
     pub disconnects: Mutex<Vec<(DisconnectReason, bool)>>,
+    /// `on_retry` calls: why, and the delay.
+    pub retries: Mutex<Vec<(DisconnectReason, Duration)>>,
     pub signal: Signal,
 }
 
@@ -99,7 +105,13 @@ impl Events {
 }
 
 impl ConnectionEvents for Events {
-    fn on_handshake(&self, peer: &PeerInfo) {
+    fn on_connected(&self, remote: &str) {
+        self.connected.lock().unwrap().push(remote.to_owned());
+        self.signal.bump();
+    }
+
+    fn on_handshake(&self, peer: &PeerInfo, remote: &str) {
+        self.remotes.lock().unwrap().push(remote.to_owned());
         self.handshakes.lock().unwrap().push(peer.clone());
         self.signal.bump();
     }
@@ -109,6 +121,11 @@ impl ConnectionEvents for Events {
             .lock()
             .unwrap()
             .push((reason.clone(), will_reconnect));
+        self.signal.bump();
+    }
+
+    fn on_retry(&self, reason: &DisconnectReason, delay: Duration) {
+        self.retries.lock().unwrap().push((reason.clone(), delay));
         self.signal.bump();
     }
 }
@@ -199,6 +216,10 @@ pub struct TestAcceptor {
     pub refuse: bool,
     pub peers: Mutex<Vec<Arc<Peer>>>,
     pub remotes: Mutex<Vec<String>>,
+    /// `on_accepted` calls (before the handshake).
+    pub accepted: Mutex<Vec<String>>,
+    /// `on_handshake_failed` calls.
+    pub failed: Mutex<Vec<(String, DisconnectReason)>>,
     pub signal: Signal,
 }
 
@@ -210,6 +231,8 @@ impl TestAcceptor {
             refuse: false,
             peers: Mutex::new(Vec::new()),
             remotes: Mutex::new(Vec::new()),
+            accepted: Mutex::new(Vec::new()),
+            failed: Mutex::new(Vec::new()),
             signal: Signal::default(),
         })
     }
@@ -229,6 +252,19 @@ impl TestAcceptor {
 }
 
 impl Acceptor for TestAcceptor {
+    fn on_accepted(&self, remote: &str) {
+        self.accepted.lock().unwrap().push(remote.to_owned());
+        self.signal.bump();
+    }
+
+    fn on_handshake_failed(&self, remote: &str, reason: &DisconnectReason) {
+        self.failed
+            .lock()
+            .unwrap()
+            .push((remote.to_owned(), reason.clone()));
+        self.signal.bump();
+    }
+
     fn on_accept(
         &self,
         _peer: &PeerInfo,
