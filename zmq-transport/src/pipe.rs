@@ -5,10 +5,12 @@
 //! outbound pipe (socket -> wire; senders are application threads, the receiver is the I/O
 //! thread) and the inbound pipe (wire -> socket; the sender is the I/O thread).
 //!
-//! No lock is taken per message: the queue is a `crossbeam_queue::SegQueue`, the length an atomic
-//! counter. The receiver is woken only when the pipe turns from idle to non-empty (an atomic
-//! "scheduled" flag the receiver clears when it finds the queue empty), so a burst of sends costs
-//! one wake-up.
+//! No lock is taken per message: the queue is a `crossbeam_queue::SegQueue`, the length the
+//! difference of two counters, one written by the senders and one by the receiver, on separate
+//! cache lines (a single counter updated by both ends moved its cache line between the two
+//! cores on every message). The receiver is woken only when the pipe turns from idle to
+//! non-empty (an atomic "scheduled" flag the receiver clears when it finds the queue empty), so
+//! a burst of sends costs one wake-up.
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -37,10 +39,12 @@ pub fn pipe(hwm: usize) -> (PipeSender, PipeReceiver) {
 pub fn typed_pipe<T: Send>(hwm: usize) -> (PipeSender<T>, PipeReceiver<T>) {
     let shared = Arc::new(Shared {
         queue: SegQueue::new(),
-        count: AtomicUsize::new(0),
+        sent: Padded(AtomicUsize::new(0)),
+        seen_taken: AtomicUsize::new(0),
+        taken: Padded(AtomicUsize::new(0)),
         hwm: AtomicUsize::new(hwm),
         lwm: AtomicUsize::new(low_water_mark(hwm)),
-        scheduled: AtomicBool::new(false),
+        scheduled: Padded(AtomicBool::new(false)),
         writer_waiting: AtomicBool::new(false),
         receiver_closed: AtomicBool::new(false),
         linger: OnceLock::new(),
@@ -80,13 +84,22 @@ impl<T> PipeSender<T> {
         loop {
             let hwm = s.hwm.load(Ordering::SeqCst);
             if hwm == 0 {
-                s.count.fetch_add(1, Ordering::SeqCst);
+                s.sent.0.fetch_add(1, Ordering::SeqCst);
                 break;
             }
+            // The receiver's counter is read (its cache line fetched) only when the last
+            // value seen says the pipe is full; `taken` only grows, so a stale value merely
+            // underestimates the room.
             let reserved = s
-                .count
+                .sent
+                .0
                 .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |c| {
-                    (c < hwm).then_some(c + 1)
+                    if c.wrapping_sub(s.seen_taken.load(Ordering::Relaxed)) < hwm {
+                        return Some(c + 1);
+                    }
+                    let taken = s.taken.0.load(Ordering::SeqCst);
+                    s.seen_taken.fetch_max(taken, Ordering::Relaxed);
+                    (c.wrapping_sub(taken) < hwm).then_some(c + 1)
                 });
             if reserved.is_ok() {
                 break;
@@ -95,7 +108,7 @@ impl<T> PipeSender<T> {
             // raised HWM) sees the flag, or these loads see the room it made (all SeqCst).
             s.writer_waiting.store(true, Ordering::SeqCst);
             let hwm = s.hwm.load(Ordering::SeqCst);
-            if hwm != 0 && s.count.load(Ordering::SeqCst) >= hwm {
+            if hwm != 0 && s.len() >= hwm {
                 if s.receiver_closed.load(Ordering::SeqCst) {
                     return Err(TrySendError::Closed(msg));
                 }
@@ -105,7 +118,7 @@ impl<T> PipeSender<T> {
         s.queue.push(msg);
         // Wake the receiver only on the idle -> busy transition. The swap is a release RMW that
         // the receiver's clearing swap reads from, so the push is visible to its re-check.
-        if !s.scheduled.swap(true, Ordering::SeqCst) {
+        if !s.scheduled.0.swap(true, Ordering::SeqCst) {
             wake(&s.recv_waker);
         }
         Ok(())
@@ -147,7 +160,7 @@ impl<T> PipeSender<T> {
 
     /// Number of queued messages.
     pub fn len(&self) -> usize {
-        self.shared.count.load(Ordering::Relaxed)
+        self.shared.len()
     }
 
     /// True when no message is queued.
@@ -246,7 +259,7 @@ impl<T> PipeReceiver<T> {
         }
         // Empty: re-arm, then look again so a send racing with the clear is not lost. This swap
         // reads from the sender's release swap, making its push visible to the pop below.
-        s.scheduled.swap(false, Ordering::SeqCst);
+        s.scheduled.0.swap(false, Ordering::SeqCst);
         if let Some(msg) = s.pop() {
             return Ok(Some(msg));
         }
@@ -283,7 +296,7 @@ impl<T> PipeReceiver<T> {
 
     /// Number of queued messages.
     pub fn len(&self) -> usize {
-        self.shared.count.load(Ordering::Relaxed)
+        self.shared.len()
     }
 
     /// True when no message is queued.
@@ -322,15 +335,21 @@ impl<T> fmt::Debug for PipeReceiver<T> {
 
 struct Shared<T> {
     queue: SegQueue<T>,
-    /// Queued messages plus reservations of sends in progress (never below the queue's length).
-    count: AtomicUsize,
+    /// Messages sent plus reservations of sends in progress (written by senders only).
+    sent: Padded<AtomicUsize>,
+    /// The last `taken` a sender read (senders only look at `taken` when this says full).
+    seen_taken: AtomicUsize,
+    /// Messages taken out (written by the receiver only). `sent - taken` is the length
+    /// including reservations, never below the queue's length.
+    taken: Padded<AtomicUsize>,
     /// The high-water mark (0 = unlimited); changes only through `set_hwm`.
     hwm: AtomicUsize,
     /// A blocked writer is woken once the queue is down to this many messages.
     lwm: AtomicUsize,
     /// Set by the first send into an idle pipe (which wakes the receiver); cleared by the receiver
     /// when it finds the queue empty.
-    scheduled: AtomicBool,
+    /// Its own line: senders swap it on every message.
+    scheduled: Padded<AtomicBool>,
     /// A send found the pipe full and waits for the sender-side waker.
     writer_waiting: AtomicBool,
     receiver_closed: AtomicBool,
@@ -342,12 +361,24 @@ struct Shared<T> {
 }
 
 impl<T> Shared<T> {
+    /// Queued messages plus reservations in progress.
+    fn len(&self) -> usize {
+        // `taken` first: it never passes `sent`, so a later `sent` keeps the difference sane.
+        let taken = self.taken.0.load(Ordering::SeqCst);
+        self.sent.0.load(Ordering::SeqCst).wrapping_sub(taken)
+    }
+
     fn pop(&self) -> Option<T> {
         let msg = self.queue.pop()?;
-        let left = self.count.fetch_sub(1, Ordering::SeqCst).saturating_sub(1);
-        if left <= self.lwm.load(Ordering::SeqCst)
+        // An RMW (as cheap as a SeqCst store on x86) on a line only the receiver writes, so
+        // even a receiver shared between threads counts right. SeqCst pairs with the
+        // writer's `writer_waiting` store and re-check in `try_send`.
+        let taken = self.taken.0.fetch_add(1, Ordering::SeqCst).wrapping_add(1);
+        // `writer_waiting` first: it sits on a read-mostly line, `sent` on the senders' one.
+        if self.writer_waiting.load(Ordering::SeqCst)
             && self.hwm.load(Ordering::SeqCst) > 0
-            && self.writer_waiting.load(Ordering::SeqCst)
+            && self.sent.0.load(Ordering::SeqCst).wrapping_sub(taken)
+                <= self.lwm.load(Ordering::SeqCst)
             && self.writer_waiting.swap(false, Ordering::SeqCst)
         {
             wake(&self.send_waker);
@@ -382,7 +413,7 @@ impl<T> Shared<T> {
 
     fn debug(&self, name: &str, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct(name)
-            .field("len", &self.count.load(Ordering::Relaxed))
+            .field("len", &self.len())
             .field("hwm", &self.hwm.load(Ordering::Relaxed))
             .field("sender_closed", &self.linger.get().is_some())
             .field(
@@ -392,6 +423,10 @@ impl<T> Shared<T> {
             .finish_non_exhaustive()
     }
 }
+
+/// A value alone on its cache line (two lines: adjacent-line prefetch pairs them).
+#[repr(align(128))]
+struct Padded<T>(T);
 
 /// As libzmq's pipe low-water mark: a blocked writer is woken once half the room is free, so a
 /// reader hovering at the limit does not cost one wake-up per message.
