@@ -20,14 +20,31 @@ The benchmark commands of `zpeer`, on libzmq 4.3.5 PEER sockets (tcp, ipc, inpro
   lat ENDPOINT --count N --size S [--timeout SECS]
   thr-inproc --count N --size S
   lat-inproc --count N --size S
+  peers-bind ENDPOINT --count N [--timeout SECS]
+      wait for one message from each of N peers, print `rss_kb=X` (VmRSS), ack every peer
+  peers-connect ENDPOINT --count N [--timeout SECS]
+      one socket, N connect_peer, one 1-octet message each; wait for the ack (default 60 s)
 
 Binding commands print the resolved endpoint first. Results:
   thr size=S count=N msgs_per_s=X mb_per_s=Y
   lat size=S count=N avg_us=X p50_us=Y p99_us=Z
+  rss_kb=X
 Errors about an endpoint exit with status 2, other failures with status 1.";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    match peers_command(&args) {
+        None => {}
+        Some(Err(message)) => {
+            eprintln!("libzmq-peer: {message}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+        Some(Ok(Ok(()))) => return ExitCode::SUCCESS,
+        Some(Ok(Err(failure))) => {
+            eprintln!("libzmq-peer: {failure}");
+            return ExitCode::from(failure.exit_code());
+        }
+    }
     let command = match Command::parse(&args) {
         Ok(Some(command)) => command,
         Ok(None) => {
@@ -355,4 +372,218 @@ fn lat_inproc(count: u64, size: usize) -> Result<(), Failure> {
     drop(client);
     drop(ctx);
     bench::print_flushed(&bench::lat_line(size, &mut samples))
+}
+
+/// The arguments of `peers-bind` / `peers-connect`, parsed here: the shared grammar of
+/// `interop::bench` only covers the commands `raw-pump` has as well.
+#[derive(Debug, PartialEq)]
+struct PeersArgs {
+    endpoint: String,
+    count: u64,
+    timeout: Option<Duration>,
+}
+
+impl PeersArgs {
+    /// Parses `ENDPOINT --count N [--timeout SECS]` (options also as `--name=value`).
+    fn parse(command: &str, args: &[String]) -> Result<Self, String> {
+        let mut endpoint = None;
+        let mut count = None;
+        let mut timeout = None;
+        let mut iter = args.iter();
+        while let Some(arg) = iter.next() {
+            let Some(option) = arg.strip_prefix("--") else {
+                if endpoint.replace(arg.clone()).is_some() {
+                    return Err(format!("{command}: unexpected argument `{arg}`"));
+                }
+                continue;
+            };
+            let (name, value) = match option.split_once('=') {
+                Some((name, value)) => (name, value.to_owned()),
+                None => (
+                    option,
+                    iter.next()
+                        .ok_or_else(|| format!("--{option} needs a value"))?
+                        .clone(),
+                ),
+            };
+            match name {
+                "count" => {
+                    count = Some(
+                        value
+                            .parse::<u64>()
+                            .map_err(|_| format!("--count: `{value}` is not a number"))?,
+                    );
+                }
+                "timeout" => {
+                    let seconds: f64 = value
+                        .parse()
+                        .map_err(|_| format!("--timeout: `{value}` is not a number"))?;
+                    if !seconds.is_finite() || seconds <= 0.0 || seconds > 1.0e6 {
+                        return Err(format!("--timeout: `{value}` is out of range"));
+                    }
+                    timeout = Some(Duration::from_secs_f64(seconds));
+                }
+                other => return Err(format!("{command}: unknown option --{other}")),
+            }
+        }
+        Ok(Self {
+            endpoint: endpoint.ok_or_else(|| format!("{command}: missing ENDPOINT"))?,
+            count: count.ok_or("--count is required")?,
+            timeout,
+        })
+    }
+}
+
+/// Runs `peers-bind` / `peers-connect` if `args` names one of them.
+fn peers_command(args: &[String]) -> Option<Result<Result<(), Failure>, String>> {
+    let (name, rest) = args.split_first()?;
+    let bind = match name.as_str() {
+        "peers-bind" => true,
+        "peers-connect" => false,
+        _ => return None,
+    };
+    Some(PeersArgs::parse(name, rest).map(|parsed| {
+        if bind {
+            peers_bind(&parsed)
+        } else {
+            peers_connect(&parsed)
+        }
+    }))
+}
+
+/// Binds, waits for one message from each of `count` peers, prints `rss_kb=X` (this process's
+/// resident set while every peer is connected and idle), then acknowledges every peer.
+fn peers_bind(args: &PeersArgs) -> Result<(), Failure> {
+    // A blocky context: dropping it waits (up to LINGER) for the acknowledgements to leave.
+    let ctx = Context::new_blocky().map_err(on_error("creating the context"))?;
+    let mut socket = bind_and_announce(&ctx, &args.endpoint)?;
+    if let Some(timeout) = args.timeout {
+        socket
+            .set_int_option(ffi::RCVTIMEO, bench::millis(timeout))
+            .map_err(on_error("setting RCVTIMEO"))?;
+    }
+    let mut peers = Vec::with_capacity(usize::try_from(args.count).unwrap_or(0));
+    for index in 0..args.count {
+        let (peer, _) = socket
+            .recv(0)
+            .map_err(on_error(&format!("receiving the message of peer {index}")))?;
+        peers.push(peer);
+    }
+    let rss_kb = resident_set_kb()?;
+    bench::print_flushed(&format!("rss_kb={rss_kb}"))?;
+    for peer in peers {
+        // Best effort: a peer that is gone needs no acknowledgement.
+        let _ = socket.send_to(peer, &[], ffi::DONTWAIT);
+    }
+    socket
+        .set_int_option(ffi::LINGER, ACK_LINGER_MS)
+        .map_err(on_error("setting LINGER"))?;
+    drop(socket);
+    drop(ctx);
+    Ok(())
+}
+
+/// One socket, `count` `connect_peer` calls, one 1-octet message per peer; then waits for the
+/// acknowledgement of `peers-bind` (default up to 60 s).
+fn peers_connect(args: &PeersArgs) -> Result<(), Failure> {
+    let timeout = args.timeout.unwrap_or(Duration::from_secs(60));
+    let ctx = Context::new().map_err(on_error("creating the context"))?;
+    let mut socket = peer_socket(&ctx)?;
+    set_timeouts(&mut socket, timeout)?;
+    let mut peers = Vec::with_capacity(usize::try_from(args.count).unwrap_or(0));
+    for _ in 0..args.count {
+        peers.push(
+            socket
+                .connect_peer(&args.endpoint)
+                .map_err(on_endpoint(&args.endpoint))?,
+        );
+    }
+    for (index, peer) in peers.iter().enumerate() {
+        socket
+            .send_to(*peer, &[0x01], 0)
+            .map_err(on_error(&format!("sending the message of peer {index}")))?;
+    }
+    // Stay connected until peers-bind has measured (its acknowledgement), then leave.
+    match socket.recv(0) {
+        Ok(_) => {}
+        Err(error) if error == Errno::EAGAIN => eprintln!(
+            "libzmq-peer: peers-connect: no ack within {}s",
+            timeout.as_secs_f64()
+        ),
+        Err(error) => return Err(on_error("waiting for the ack")(error)),
+    }
+    drop(socket);
+    drop(ctx);
+    Ok(())
+}
+
+/// This process's resident set size in KiB (`VmRSS` of `/proc/self/status`).
+fn resident_set_kb() -> Result<u64, Failure> {
+    let status = std::fs::read_to_string("/proc/self/status")
+        .map_err(|error| Failure::Other(format!("reading /proc/self/status: {error}")))?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|kb| kb.parse().ok())
+        .ok_or_else(|| Failure::Other("no VmRSS in /proc/self/status".to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(line: &str) -> Vec<String> {
+        line.split_whitespace().map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn parses_the_peers_commands() {
+        assert_eq!(
+            PeersArgs::parse("peers-bind", &args("tcp://127.0.0.1:* --count 1000")),
+            Ok(PeersArgs {
+                endpoint: "tcp://127.0.0.1:*".to_owned(),
+                count: 1000,
+                timeout: None,
+            })
+        );
+        assert_eq!(
+            PeersArgs::parse(
+                "peers-connect",
+                &args("--count=5 --timeout 2.5 ipc:///tmp/x")
+            ),
+            Ok(PeersArgs {
+                endpoint: "ipc:///tmp/x".to_owned(),
+                count: 5,
+                timeout: Some(Duration::from_millis(2500)),
+            })
+        );
+        assert!(peers_command(&args("thr-inproc --count 1 --size 1")).is_none());
+        assert!(matches!(
+            peers_command(&args("peers-bind --count 1")),
+            Some(Err(_))
+        ));
+    }
+
+    #[test]
+    fn rejects_bad_peers_arguments() {
+        for line in [
+            "tcp://a:1",
+            "tcp://a:1 --count x",
+            "tcp://a:1 --count 1 --timeout 0",
+            "tcp://a:1 --count 1 --size 3",
+            "tcp://a:1 tcp://b:2 --count 1",
+            "tcp://a:1 --count",
+        ] {
+            assert!(
+                PeersArgs::parse("peers-bind", &args(line)).is_err(),
+                "{line}"
+            );
+        }
+    }
+
+    #[test]
+    fn reads_its_own_resident_set() {
+        assert!(resident_set_kb().unwrap() > 0);
+    }
 }
