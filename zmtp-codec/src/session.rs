@@ -519,8 +519,10 @@ impl Session {
     }
 
     /// Body octets of an incomplete incoming multipart message held by the session (frames
-    /// received so far). Together with the partial frame left in the input buffer this never
-    /// exceeds `max_message_size` plus one frame header.
+    /// received so far). Together with a partial data frame left in the input buffer this never
+    /// exceeds `max_message_size` plus one frame header. A command frame arriving between the
+    /// frames of a message is capped on its own (by `max_message_size` and
+    /// `max_command_size`, as libzmq caps every frame), so it may sit on top of that.
     pub fn buffered_len(&self) -> usize {
         self.partial.iter().map(Bytes::len).sum()
     }
