@@ -81,9 +81,15 @@ fn tolerated_framing_variants() {
     // An empty message.
     raw.send(&[0x00, 0x00]);
     raw.send(&[0x00, 0x01, b'S']);
+    // Reserved flag bits are ignored, as libzmq's decoder does (PROTOCOL.md §2.3): a short
+    // frame with bits 3..7 set, and a long one with bit 7 set.
+    raw.send(&[0xF8, 0x01, b'R']);
+    raw.send(&[0x82, 0, 0, 0, 0, 0, 0, 0, 0x01, b'Q']);
     assert_eq!(socket.recv().expect("recv").as_bytes(), b"L");
     assert_eq!(socket.recv().expect("recv").as_bytes(), b"");
     assert_eq!(socket.recv().expect("recv").as_bytes(), b"S");
+    assert_eq!(socket.recv().expect("recv").as_bytes(), b"R");
+    assert_eq!(socket.recv().expect("recv").as_bytes(), b"Q");
 
     // Our frames: short form up to 255 octets, long form above.
     let rid = probe(&socket, &mut raw);

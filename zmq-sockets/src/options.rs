@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use zmq_transport::ConnOptions;
-use zmtp_codec::{Config, Mechanism, Metadata};
+use zmtp_codec::{Config, Mechanism, Metadata, ReservedFlags};
 
 use crate::{Error, SocketType};
 
@@ -537,6 +537,9 @@ impl Options {
         config.max_message_size = u64::try_from(self.maxmsgsize).ok();
         // PEER, SERVER and CLIENT are single-part types: libzmq drops multipart messages whole.
         config.drop_multipart = kind.is_supported();
+        // libzmq's decoder ignores reserved flag bits 3..7 (PROTOCOL.md §2.3, §11.1 G); so do
+        // sockets, so that a peer libzmq accepts is never dropped by us.
+        config.reserved_flags = ReservedFlags::Ignore;
         config.heartbeat_interval = positive_millis(self.heartbeat_ivl);
         config.heartbeat_ttl = Duration::from_millis(u64::from(self.heartbeat_ttl_ds) * 100);
         // -1 = "use the interval"; an explicit 0 disables the timeout while PINGs still go out.

@@ -30,6 +30,17 @@ pub const MAX_SHORT_SIZE: u64 = 255;
 /// Largest possible frame header (flags + 8-octet size).
 pub const MAX_HEADER_LEN: usize = 9;
 
+/// What a decoder does with a frame whose reserved flag bits 3..7 are not zero.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default)]
+#[non_exhaustive]
+pub enum ReservedFlags {
+    /// Refuse the frame with [`DecodeError::ReservedFlags`] (RFC 23: the bits "MUST be zero").
+    #[default]
+    Reject,
+    /// Mask the bits off and read the frame, as libzmq 4.3.5 does (PROTOCOL.md §2.3).
+    Ignore,
+}
+
 /// A decoded frame header (flags and size), without the body.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub struct FrameHeader {
@@ -65,9 +76,35 @@ impl FrameHeader {
     /// * [`DecodeError::CommandWithMore`] if both COMMAND and MORE are set (RFC 23: MORE
     ///   "SHALL be zero on command frames").
     pub fn decode(src: &[u8]) -> Result<Decode<Self>, DecodeError> {
+        Self::decode_with(src, ReservedFlags::Reject)
+    }
+
+    /// Decodes a frame header, treating reserved flag bits 3..7 as `reserved` says.
+    ///
+    /// With [`ReservedFlags::Ignore`] this reads headers as libzmq's decoder does (PROTOCOL.md
+    /// §2.3): the reserved bits are masked off and only MORE, LONG and COMMAND count.
+    ///
+    /// # Errors
+    ///
+    /// As [`FrameHeader::decode`], without [`DecodeError::ReservedFlags`] when ignoring them.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use zmtp_codec::frame::{FrameHeader, ReservedFlags};
+    ///
+    /// // MORE plus reserved bit 3, a 1-octet body.
+    /// assert!(FrameHeader::decode_with(&[0x09, 0x01], ReservedFlags::Reject).is_err());
+    /// let header = FrameHeader::decode_with(&[0x09, 0x01], ReservedFlags::Ignore)?
+    ///     .into_value()
+    ///     .expect("complete");
+    /// assert_eq!(header, FrameHeader::new(true, false, 1));
+    /// # Ok::<(), zmtp_codec::DecodeError>(())
+    /// ```
+    pub fn decode_with(src: &[u8], reserved: ReservedFlags) -> Result<Decode<Self>, DecodeError> {
         // The flags are checked as soon as the first octet is present, before the size arrives.
         if let Some(&flags) = src.first() {
-            check_flags(flags)?;
+            check_flags(flags, reserved)?;
         }
         match parse_header(src) {
             Ok((rest, header)) => Ok(Decode::Complete {
@@ -232,12 +269,12 @@ pub(crate) fn body_size(body: &[u8]) -> u64 {
     u64::try_from(body.len()).unwrap_or(u64::MAX)
 }
 
-/// Rejects reserved bits and COMMAND+MORE.
-fn check_flags(flags: u8) -> Result<(), DecodeError> {
+/// Rejects reserved bits (unless told to ignore them) and COMMAND+MORE.
+fn check_flags(flags: u8, reserved: ReservedFlags) -> Result<(), DecodeError> {
     // RFC 23 "Framing": "Bits 7-3: Reserved. Bits 7-3 are reserved for future use and MUST be
-    // zero." libzmq ignores them (PROTOCOL.md §2.3); we reject them, so that a frame using a
-    // future flag is never misread as data.
-    if flags & FLAG_RESERVED != 0 {
+    // zero." libzmq ignores them (PROTOCOL.md §2.3); by default we reject them, so that a frame
+    // using a future flag is never misread as data.
+    if reserved == ReservedFlags::Reject && flags & FLAG_RESERVED != 0 {
         return Err(DecodeError::ReservedFlags(flags));
     }
     // RFC 23, bit 0 (MORE): "This bit SHALL be zero on command frames."

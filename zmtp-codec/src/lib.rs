@@ -92,7 +92,7 @@ pub mod ws;
 pub use command::Command;
 pub use decode::Decode;
 pub use error::{DecodeError, ProtocolError, SendError};
-pub use frame::{Frame, FrameHeader};
+pub use frame::{Frame, FrameHeader, ReservedFlags};
 pub use greeting::{Greeting, Version};
 pub use mechanism::{Mechanism, MechanismName};
 pub use message::Message;

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use bytes::{Buf, Bytes, BytesMut};
 
 use crate::command::{self, Command};
-use crate::frame::{FrameHeader, body_len};
+use crate::frame::{FrameHeader, ReservedFlags, body_len};
 use crate::greeting::{Greeting, Version};
 use crate::mechanism::{Handshake, Step};
 use crate::transmit::Transmit;
@@ -77,6 +77,10 @@ pub struct Config {
     /// `ZMQ_HANDSHAKE_IVL`: the greeting and handshake must finish within this time from
     /// [`Session::new`]. `None` (or zero) = no limit.
     pub handshake_timeout: Option<Duration>,
+    /// What to do with incoming frames whose reserved flag bits are set. Default
+    /// [`ReservedFlags::Reject`] (RFC 23); [`ReservedFlags::Ignore`] reads them as libzmq does.
+    /// ZWS 2.0 messages always ignore them, as libzmq's ws decoder does.
+    pub reserved_flags: ReservedFlags,
     /// How frames are carried.
     pub framing: Framing,
     /// Outgoing bodies of at least this many octets are handed to the transport as their own
@@ -101,6 +105,7 @@ impl Config {
             heartbeat_ttl: Duration::ZERO,
             heartbeat_timeout: None,
             handshake_timeout: Some(DEFAULT_HANDSHAKE_TIMEOUT),
+            reserved_flags: ReservedFlags::Reject,
             framing: Framing::Stream,
             max_batch: DEFAULT_MAX_BATCH,
         }
@@ -622,7 +627,8 @@ impl Session {
         if self.skip > 0 {
             return Ok(self.skip_body(buf));
         }
-        let (header, header_len) = match FrameHeader::decode(buf)? {
+        let (header, header_len) = match FrameHeader::decode_with(buf, self.config.reserved_flags)?
+        {
             Decode::Complete { value, consumed } => (value, consumed),
             Decode::Incomplete { .. } => return Ok(false),
         };

@@ -4,7 +4,7 @@ mod support;
 
 use bytes::Bytes;
 use support::{Pair, Side, body};
-use zmtp_codec::{Config, DecodeError, Event, Message, ProtocolError, SocketType};
+use zmtp_codec::{Config, DecodeError, Event, Message, ProtocolError, ReservedFlags, SocketType};
 
 #[test]
 fn messages_of_every_size_cross_unchanged() {
@@ -66,6 +66,31 @@ fn reserved_flag_bits_are_rejected() {
         assert_eq!(pair.b.errors, std::slice::from_ref(&expected));
         assert_eq!(pair.b.closed_reason(), Some(&expected));
         assert!(!pair.b.session.wants_read());
+    }
+}
+
+#[test]
+fn reserved_flag_bits_are_ignored_when_configured_like_libzmq() {
+    for flags in [0x08_u8, 0x10, 0x20, 0x40, 0x80, 0xF8] {
+        let mut config = Config::new(SocketType::PEER);
+        config.reserved_flags = ReservedFlags::Ignore;
+        let mut pair = Pair::new(config.clone(), config);
+        pair.drive();
+        assert!(pair.b.handshake_done());
+        // Reserved bits plus MORE: a two-frame message "x", "y", delivered as such.
+        pair.inject(
+            Side::B,
+            &[flags | 0x01, 0x01, b'x', flags & 0xF8, 0x01, b'y'],
+        );
+        assert!(
+            pair.b.errors.is_empty(),
+            "{flags:#04x}: {:?}",
+            pair.b.errors
+        );
+        let messages = pair.b.take_messages();
+        assert_eq!(messages.len(), 1, "{flags:#04x}");
+        let frames: Vec<&[u8]> = messages[0].frames().iter().map(|f| &f[..]).collect();
+        assert_eq!(frames, [&b"x"[..], &b"y"[..]], "{flags:#04x}");
     }
 }
 
