@@ -69,7 +69,23 @@ pub(crate) fn fmt(root: &Path, fix: bool) -> Result {
     )
 }
 
-/// Runs clippy with `-D warnings` on every target of the workspace and of the fuzz workspace.
+/// Reduced feature sets linted on their own (`-p CRATE --no-default-features --features SET`):
+/// each transport of zmq-transport alone, and the crates above it with a subset, so code behind
+/// a `cfg(feature = ...)` cannot rot unnoticed while the default build enables everything.
+const FEATURE_BUILDS: &[(&str, &str)] = &[
+    ("zmq-transport", "tcp"),
+    ("zmq-transport", "ipc"),
+    ("zmq-transport", "inproc"),
+    ("zmq-transport", "ws"),
+    ("zmq-transport", "wss"),
+    ("zmq-sockets", "inproc"),
+    ("zmq-peer", "tcp"),
+    ("zmq-peer", "ws"),
+];
+
+/// Runs clippy with `-D warnings` on every target of the workspace and of the fuzz workspace,
+/// then on the library and binaries of each of [`FEATURE_BUILDS`] (these share the dependency
+/// builds of the first run, so they only re-check our own crates).
 ///
 /// # Errors
 ///
@@ -91,7 +107,21 @@ pub(crate) fn lint(root: &Path) -> Result {
         "--",
         "-D",
         "warnings",
-    ]))
+    ]))?;
+    for (package, features) in FEATURE_BUILDS {
+        cmd::run(cmd::cargo(root).args([
+            "clippy",
+            "--package",
+            package,
+            "--no-default-features",
+            "--features",
+            features,
+            "--",
+            "-D",
+            "warnings",
+        ]))?;
+    }
+    Ok(())
 }
 
 /// Runs the tests and doctests of every crate but interop, then the fuzz corpus replay.
@@ -181,6 +211,22 @@ mod tests {
         let steps = [("a", step("a", true)), ("c", step("c", true))];
         run_steps(&steps).unwrap();
         assert_eq!(*ran.borrow(), vec!["a", "c"]);
+    }
+
+    #[test]
+    fn every_transport_is_linted_alone() {
+        for transport in ["tcp", "ipc", "inproc", "ws", "wss"] {
+            assert!(
+                FEATURE_BUILDS.contains(&("zmq-transport", transport)),
+                "{transport}"
+            );
+        }
+        for package in ["zmq-sockets", "zmq-peer"] {
+            assert!(
+                FEATURE_BUILDS.iter().any(|(p, _)| *p == package),
+                "{package}"
+            );
+        }
     }
 
     #[test]

@@ -374,7 +374,9 @@ impl Socket {
         self.set_option_bytes(number::WSS_TRUST_PEM, pem.as_bytes())
     }
 
-    /// `ZMQ_WSS_HOSTNAME`: the name a wss client sends (SNI) and checks in the certificate.
+    /// `ZMQ_WSS_HOSTNAME`: the name a wss client sends (SNI) and checks in the server's
+    /// certificate. Unset or empty (the default), the chain is still verified against the
+    /// trusted roots but no name is checked, as libzmq.
     ///
     /// # Errors
     /// [`Error::SocketClosed`], [`Error::ContextTerminated`].

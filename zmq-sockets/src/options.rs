@@ -95,7 +95,8 @@ pub mod number {
     pub const WSS_CERT_PEM: i32 = 104;
     /// `ZMQ_WSS_TRUST_PEM`: roots a wss client trusts, PEM.
     pub const WSS_TRUST_PEM: i32 = 105;
-    /// `ZMQ_WSS_HOSTNAME`: the name a wss client sends (SNI) and checks.
+    /// `ZMQ_WSS_HOSTNAME`: the name a wss client sends (SNI) and checks in the server's
+    /// certificate; empty (the default): the chain is verified but no name is checked.
     pub const WSS_HOSTNAME: i32 = 106;
     /// `ZMQ_WSS_TRUST_SYSTEM`: 0/1, a wss client also trusts the system roots.
     pub const WSS_TRUST_SYSTEM: i32 = 107;
@@ -189,7 +190,7 @@ pub struct Options {
     pub wss_cert_pem: Option<String>,
     /// `ZMQ_WSS_TRUST_PEM` (default none).
     pub wss_trust_pem: Option<String>,
-    /// `ZMQ_WSS_HOSTNAME` (default none).
+    /// `ZMQ_WSS_HOSTNAME` (default none: no name check, only the chain is verified).
     pub wss_hostname: Option<String>,
     /// `ZMQ_WSS_TRUST_SYSTEM` (default false).
     pub wss_trust_system: bool,

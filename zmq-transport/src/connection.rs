@@ -59,7 +59,8 @@ pub(crate) enum Role {
     /// Connect side: owns the endpoint and the reconnect state.
     Connecter {
         endpoint: Endpoint,
-        /// Next delay when `reconnect_ivl_max` is set (exponential back-off).
+        /// The last reconnect interval when `reconnect_ivl_max` is set (exponential back-off);
+        /// `None` until the first retry after a tcp connect.
         backoff: Option<Duration>,
         /// The other end of the current stream (see [`ConnectionEvents::on_handshake`]).
         remote: String,
@@ -115,6 +116,12 @@ enum Wire {
 struct ZmtpWire {
     stream: Stream,
     read_buf: BytesMut,
+    /// Zeroed room right behind `read_buf` (same allocation) into which the rest of a large
+    /// frame is read in place; empty unless such a read is under way.
+    direct: BytesMut,
+    /// The last read went straight into place: the next one through the scratch buffer is
+    /// short, so that a following large frame is mostly read in place too.
+    after_direct: bool,
     /// Chunks taken from `poll_transmit` and not yet (fully) written.
     out: VecDeque<Bytes>,
     out_len: usize,
@@ -450,9 +457,14 @@ impl Conn {
             return self.after_disconnect(&DisconnectReason::Io(e.kind()), false, cx, now);
         }
         if let Role::Connecter {
-            endpoint, remote, ..
+            endpoint,
+            remote,
+            backoff,
         } = &mut self.role
         {
+            // libzmq's connecter (and with it its interval) ends once the tcp connect succeeds;
+            // the next disconnect starts a new one at IVL, even if this handshake fails.
+            *backoff = None;
             *remote = remote_of(&stream, endpoint);
             if let Some(events) = &self.events {
                 events.on_connected(remote);
@@ -636,10 +648,7 @@ impl Conn {
                     live.close.get_or_insert(DisconnectReason::Closed);
                 }
             },
-            Role::Connecter {
-                backoff, remote, ..
-            } => {
-                *backoff = None;
+            Role::Connecter { remote, .. } => {
                 live.attached = true;
                 if let Some(events) = &self.events {
                     events.on_handshake(peer, remote);
@@ -901,10 +910,12 @@ impl Conn {
     fn next_delay(&mut self, cx: &mut Ctx) -> Duration {
         let ivl = self.opts.reconnect_ivl.unwrap_or(DEFAULT_RECONNECT_IVL);
         match (self.opts.reconnect_ivl_max, &mut self.role) {
-            // libzmq: IVL, 2 IVL, 4 IVL, ... capped at IVL_MAX, no jitter.
+            // libzmq 4.3.5 `get_new_reconnect_ivl` with IVL_MAX > 0: IVL first, then twice the
+            // previous interval; "if (candidate_interval > options.reconnect_ivl_max)" the
+            // interval is IVL_MAX (even when that is below IVL). No jitter.
             (Some(max), Role::Connecter { backoff, .. }) => {
-                let current = backoff.unwrap_or(ivl).min(max.max(ivl));
-                *backoff = Some(current.saturating_mul(2).min(max.max(ivl)));
+                let current = backoff.map_or(ivl, |last| last.saturating_mul(2)).min(max);
+                *backoff = Some(current);
                 current
             }
             // libzmq: IVL + random(0 .. IVL - 1) ms.
@@ -937,6 +948,8 @@ impl Wire {
             // Grows with what arrives (nothing allocated for an idle connection); bodies are
             // split off zero-copy, so one buffer serves the messages of one read.
             read_buf: BytesMut::new(),
+            direct: BytesMut::new(),
+            after_direct: false,
             out: VecDeque::new(),
             out_len: 0,
         })
@@ -975,19 +988,66 @@ impl Wire {
 
 impl ZmtpWire {
     /// One read from the stream, fed to the session.
+    ///
+    /// Small frames are read through the I/O thread's scratch buffer, many per read. The rest
+    /// of a large frame (its header already decoded) is read straight into place behind the
+    /// partial frame, so its body is copied once, by the kernel, like libzmq's zero-copy
+    /// decoder does.
     fn read_into(&mut self, session: &mut Session, scratch: &mut [u8], now: Instant) -> Step {
+        let needed = session.needed_input();
+        if needed >= DIRECT_READ_MIN || !self.direct.is_empty() {
+            return self.read_direct(session, needed, now);
+        }
+        // After a large frame, read a little first: if the next frame is large too, its header
+        // arrives with only a few of its body octets, and the rest is read in place.
+        let limit = if self.after_direct {
+            PROBE_READ
+        } else {
+            scratch.len()
+        };
+        let scratch = scratch.get_mut(..limit).unwrap_or_default();
         match self.stream.read(scratch) {
             Ok(0) => Step::End(DisconnectReason::Io(io::ErrorKind::UnexpectedEof)),
             Ok(n) => {
+                self.after_direct = false;
                 self.read_buf
                     .extend_from_slice(scratch.get(..n).unwrap_or_default());
                 // A failure is also queued as Event::Closed, handled by drain_events.
                 let _ = session.handle_input(&mut self.read_buf, now);
                 Step::Fed
             }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Step::Blocked,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => Step::Fed,
-            Err(e) => Step::End(DisconnectReason::Io(e.kind())),
+            Err(e) => read_error(&e),
+        }
+    }
+
+    /// Reads part of the frame the session waits for (`needed` octets missing) into zeroed
+    /// room behind `read_buf`, and feeds it.
+    fn read_direct(&mut self, session: &mut Session, needed: usize, now: Instant) -> Step {
+        if self.direct.is_empty() {
+            // The size is the peer's claim (checked against MAXMSGSIZE, but possibly a lie):
+            // the room grows in steps no larger than what already arrived of the frame (and at
+            // least one read chunk), so memory follows the octets that actually come.
+            let step = needed.min(self.read_buf.len().max(READ_CHUNK));
+            let start = self.read_buf.len();
+            self.read_buf.reserve(step);
+            self.read_buf.resize(start + step, 0);
+            self.direct = self.read_buf.split_off(start);
+        }
+        match self.stream.read(&mut self.direct) {
+            Ok(0) => Step::End(DisconnectReason::Io(io::ErrorKind::UnexpectedEof)),
+            Ok(n) => {
+                // Same allocation, adjacent: joining the halves is O(1).
+                let filled = self.direct.split_to(n.min(self.direct.len()));
+                self.read_buf.unsplit(filled);
+                self.after_direct = true;
+                let _ = session.handle_input(&mut self.read_buf, now);
+                if self.direct.is_empty() || session.needed_input() == 0 {
+                    // Done with this frame (or the session closed): no room is kept.
+                    self.direct = BytesMut::new();
+                }
+                Step::Fed
+            }
+            Err(e) => read_error(&e),
         }
     }
 
@@ -1046,6 +1106,15 @@ impl ZmtpWire {
     }
 }
 
+/// The step for a failed read: `WouldBlock` waits for readiness, `Interrupted` retries.
+fn read_error(error: &io::Error) -> Step {
+    match error.kind() {
+        io::ErrorKind::WouldBlock => Step::Blocked,
+        io::ErrorKind::Interrupted => Step::Fed,
+        kind => Step::End(DisconnectReason::Io(kind)),
+    }
+}
+
 /// The endpoint string of the other end of a connected stream: `tcp://ip:port` from
 /// `getpeername` (numeric, whatever name the endpoint used); for ipc (unnamed peers) or when
 /// the address cannot be read, the endpoint itself.
@@ -1075,6 +1144,11 @@ fn min_time(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
 
 /// Size of one read (the I/O thread's scratch buffer).
 pub(crate) const READ_CHUNK: usize = 64 * 1024;
+/// Frames missing at least this many octets are read in place rather than through the scratch
+/// buffer (below it, batching many frames per read wins over saving a copy).
+const DIRECT_READ_MIN: usize = 32 * 1024;
+/// The length of the first read through the scratch buffer after reading in place.
+const PROBE_READ: usize = 4 * 1024;
 /// Reads per service round before yielding to other connections.
 const READ_BUDGET: usize = 32;
 /// Messages pulled from the outbound pipe per service round.

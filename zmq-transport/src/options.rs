@@ -48,10 +48,9 @@ pub struct ConnOptions {
 /// TLS settings of a wss endpoint, as libzmq's `ZMQ_WSS_*` options.
 ///
 /// Bind needs `cert_chain_pem` and `key_pem`; connect needs `trust_pem` and/or `trust_system`.
-/// The client verifies the server's chain and checks its name: `hostname` when set, else the
-/// endpoint's host (DNS names and IP addresses, matched against the certificate's subject
-/// alternative names). This is stricter than libzmq, which skips the name check when
-/// `ZMQ_WSS_HOSTNAME` is empty.
+/// The client always verifies the server's chain against the trusted roots. As libzmq, it checks
+/// the certificate's name only when `hostname` is set (and not empty); otherwise no name check
+/// is made, and the endpoint's host is sent as SNI when it is a DNS name.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct TlsOptions {
     /// `ZMQ_WSS_CERT_PEM`: the server's certificate chain (leaf first), PEM.
@@ -62,7 +61,8 @@ pub struct TlsOptions {
     pub trust_pem: Option<String>,
     /// `ZMQ_WSS_TRUST_SYSTEM`: also trust the operating system's root store.
     pub trust_system: bool,
-    /// `ZMQ_WSS_HOSTNAME`: the name sent as SNI and checked against the server certificate.
+    /// `ZMQ_WSS_HOSTNAME`: the name sent as SNI and checked against the server certificate;
+    /// `None` (or empty): no name check.
     pub hostname: Option<String>,
 }
 

@@ -11,8 +11,9 @@ use crate::options::{ConnOptions, TransportError};
 
 /// Resolves a bind address (synchronously, on the caller's thread).
 ///
-/// `*` is `0.0.0.0`, or `::` with `ipv6` (dual stack). Names are tried as an interface name first
-/// (IPv6 interface addresses only, from `/proc/net/if_inet6`), then through the resolver.
+/// `*` is `0.0.0.0`, or `::` with `ipv6` (dual stack). Names are tried as a network interface name
+/// first (its first IPv4 address, or with `ipv6` its first IPv6 address), then through the
+/// resolver, as libzmq's `ip_resolver_t::resolve` does for local addresses.
 pub(crate) fn resolve_bind(tcp: &TcpEndpoint, ipv6: bool) -> Result<SocketAddr, TransportError> {
     if tcp.source.is_some() {
         return Err(EndpointError::Invalid(
@@ -39,8 +40,10 @@ pub(crate) fn resolve_bind(tcp: &TcpEndpoint, ipv6: bool) -> Result<SocketAddr, 
             return Ok(SocketAddr::V6(SocketAddrV6::new(*addr, port, 0, scope)));
         }
         Host::Name(name) => {
-            if ipv6 && let Some(addr) = interface_ipv6(name) {
-                return Ok(SocketAddr::V6(SocketAddrV6::new(addr, port, 0, 0)));
+            // libzmq `ip_resolver_t::resolve`: "Try to resolve the string as a NIC name" before
+            // `getaddrinfo` when the address is local (bind) or a source address.
+            if let Some(addr) = interface_addr(name, port, ipv6) {
+                return Ok(addr);
             }
             return lookup(name, port, ipv6).map_err(|_| TransportError::AddrNotAvailable);
         }
@@ -61,17 +64,14 @@ pub(crate) fn validate_connect(tcp: &TcpEndpoint, ipv6: bool) -> Result<(), Tran
     if !ipv6 && needs_v6(&tcp.host) {
         return Err(EndpointError::Invalid("an IPv6 address needs the ipv6 option".into()).into());
     }
-    if let Some(source) = &tcp.source {
-        if !ipv6 && needs_v6(&source.host) {
-            return Err(
-                EndpointError::Invalid("an IPv6 address needs the ipv6 option".into()).into(),
-            );
-        }
-        if matches!(source.host, Host::Name(_)) && !ipv6 {
-            // Interface names as IPv4 source addresses would need getifaddrs (unsafe FFI).
-            return Err(TransportError::AddrNotAvailable);
-        }
+    if let Some(source) = &tcp.source
+        && !ipv6
+        && needs_v6(&source.host)
+    {
+        return Err(EndpointError::Invalid("an IPv6 address needs the ipv6 option".into()).into());
     }
+    // Interface names (destination or source) are resolved with the rest on the I/O thread, as
+    // libzmq defers all tcp resolution until a socket is opened.
     Ok(())
 }
 
@@ -103,9 +103,9 @@ pub(crate) fn resolve_connect(
                     let scope = zone_index(zone).ok_or_else(|| not_found("unknown IPv6 zone"))?;
                     SocketAddr::V6(SocketAddrV6::new(*addr, port, 0, scope))
                 }
-                // No DNS for source addresses (libzmq); only IPv6 interface addresses.
-                Host::Name(name) => interface_ipv6(name)
-                    .map(|a| SocketAddr::V6(SocketAddrV6::new(a, port, 0, 0)))
+                // libzmq resolves a source address with `allow_dns (false)` and
+                // `allow_nic_name (true)`: a name is an interface name or nothing.
+                Host::Name(name) => interface_addr(name, port, ipv6)
                     .ok_or_else(|| not_found("unknown source interface"))?,
             })
         }
@@ -151,29 +151,31 @@ pub(crate) fn connect(
 pub(crate) fn tune(socket: &SockRef<'_>, opts: &ConnOptions) -> io::Result<()> {
     socket.set_nodelay(true)?;
     crate::stream::buffers(socket, opts)?;
-    // libzmq tune_tcp_keepalives: -1 leaves the OS default; the parameters apply only when on.
-    if opts.tcp_keepalive >= 0 {
-        socket.set_keepalive(opts.tcp_keepalive != 0)?;
+    // libzmq `tune_tcp_keepalives`: "All values = -1 means skip and leave it for OS". With
+    // TCP_KEEPALIVE at 0 or 1 it sets SO_KEEPALIVE, then each of TCP_KEEPCNT, TCP_KEEPIDLE and
+    // TCP_KEEPINTVL that is not -1 (also when keepalive is off).
+    if opts.tcp_keepalive < 0 {
+        return Ok(());
     }
-    if opts.tcp_keepalive == 1 {
-        let mut params = TcpKeepalive::new();
-        let mut any = false;
-        if let Ok(idle) = u64::try_from(opts.tcp_keepalive_idle) {
-            params = params.with_time(Duration::from_secs(idle));
-            any = true;
-        }
-        if let Ok(intvl) = u64::try_from(opts.tcp_keepalive_intvl) {
-            params = params.with_interval(Duration::from_secs(intvl));
-            any = true;
-        }
-        if let Ok(cnt) = u32::try_from(opts.tcp_keepalive_cnt) {
-            params = params.with_retries(cnt);
-            any = true;
-        }
-        if any {
-            socket.set_tcp_keepalive(&params)?;
-        }
+    let mut params = TcpKeepalive::new();
+    let mut any = false;
+    if let Ok(idle) = u64::try_from(opts.tcp_keepalive_idle) {
+        params = params.with_time(Duration::from_secs(idle));
+        any = true;
     }
+    if let Ok(intvl) = u64::try_from(opts.tcp_keepalive_intvl) {
+        params = params.with_interval(Duration::from_secs(intvl));
+        any = true;
+    }
+    if let Ok(cnt) = u32::try_from(opts.tcp_keepalive_cnt) {
+        params = params.with_retries(cnt);
+        any = true;
+    }
+    if any {
+        // socket2 turns SO_KEEPALIVE on here; the line below settles it.
+        socket.set_tcp_keepalive(&params)?;
+    }
+    socket.set_keepalive(opts.tcp_keepalive != 0)?;
     Ok(())
 }
 
@@ -218,23 +220,35 @@ fn zone_index(zone: &str) -> Option<u32> {
         .ok()
 }
 
-/// The first IPv6 address of a network interface, from `/proc/net/if_inet6`.
-fn interface_ipv6(name: &str) -> Option<Ipv6Addr> {
-    let table = std::fs::read_to_string("/proc/net/if_inet6").ok()?;
-    table.lines().find_map(|line| {
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        if fields.len() < 6 || fields.get(5) != Some(&name) {
-            return None;
-        }
-        let hex = fields.first()?;
-        u128::from_str_radix(hex, 16).ok().map(Ipv6Addr::from)
-    })
+/// The address of the network interface `name` with `port`, as libzmq's `resolve_nic_name`
+/// finds it: the first address of the interface in the family the IPV6 option selects (IPv4
+/// without it, IPv6 with it). A link-local IPv6 address keeps the interface as its scope.
+/// `None` when there is no such interface or address, or the interface list cannot be read
+/// (libzmq then falls back to DNS where DNS is allowed).
+fn interface_addr(name: &str, port: u16, ipv6: bool) -> Option<SocketAddr> {
+    let interfaces = if_addrs::get_if_addrs().ok()?;
+    interfaces
+        .iter()
+        .filter(|interface| interface.name == name)
+        .find_map(|interface| match interface.ip() {
+            IpAddr::V4(v4) if !ipv6 => Some(SocketAddr::new(v4.into(), port)),
+            IpAddr::V6(v6) if ipv6 => {
+                let scope = if v6.is_unicast_link_local() {
+                    interface.index.unwrap_or(0)
+                } else {
+                    0
+                };
+                Some(SocketAddr::V6(SocketAddrV6::new(v6, port, 0, scope)))
+            }
+            _ => None,
+        })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::endpoint::Endpoint;
+    use crate::stream::{ListenSocket, Stream};
 
     fn tcp(s: &str) -> TcpEndpoint {
         match Endpoint::parse_bind(s)
@@ -279,6 +293,149 @@ mod tests {
         );
         assert_eq!(zone_index("7"), Some(7));
         assert_eq!(zone_index("../x"), None);
+    }
+
+    /// Whether `::1` is configured on `lo` (it is on Linux unless IPv6 is disabled).
+    fn has_ipv6_loopback() -> bool {
+        if_addrs::get_if_addrs()
+            .unwrap()
+            .iter()
+            .any(|i| i.name == "lo" && i.ip() == IpAddr::V6(Ipv6Addr::LOCALHOST))
+    }
+
+    #[test]
+    fn interface_names_come_before_dns() {
+        // The loopback interface: its IPv4 address, or with the IPV6 option its IPv6 address.
+        assert_eq!(
+            resolve_bind(&tcp("tcp://lo:5555"), false).unwrap(),
+            "127.0.0.1:5555".parse().unwrap()
+        );
+        if has_ipv6_loopback() {
+            assert_eq!(
+                resolve_bind(&tcp("tcp://lo:*"), true).unwrap(),
+                "[::1]:0".parse().unwrap()
+            );
+        }
+        // A name that is no interface goes to the resolver.
+        assert_eq!(
+            resolve_bind(&tcp("tcp://localhost:7"), false).unwrap(),
+            "127.0.0.1:7".parse().unwrap()
+        );
+        assert_eq!(interface_addr("no-such-nic0", 1, false), None);
+
+        // Source addresses: an interface name, never DNS.
+        let nic_source = tcp("tcp://lo:0;127.0.0.1:9");
+        assert!(validate_connect(&nic_source, false).is_ok());
+        assert_eq!(
+            resolve_connect(&nic_source, false).unwrap(),
+            (
+                "127.0.0.1:9".parse().unwrap(),
+                Some("127.0.0.1:0".parse().unwrap())
+            )
+        );
+        assert_eq!(
+            resolve_connect(&tcp("tcp://lo:4242;127.0.0.1:9"), false)
+                .unwrap()
+                .1,
+            Some("127.0.0.1:4242".parse().unwrap())
+        );
+        let dns_source = tcp("tcp://localhost:0;127.0.0.1:9");
+        assert_eq!(
+            resolve_connect(&dns_source, false).unwrap_err().kind(),
+            io::ErrorKind::NotFound
+        );
+    }
+
+    /// Accepts one connection on `listener` (polled; the connect is in flight).
+    fn accept_one(listener: &ListenSocket, opts: &ConnOptions) -> Stream {
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            match listener.accept(opts) {
+                Ok((stream, _)) => return stream,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    assert!(std::time::Instant::now() < deadline, "no connection");
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+                Err(e) => panic!("accept: {e}"),
+            }
+        }
+    }
+
+    /// What `tune` left on a socket: `(TCP_NODELAY, SO_KEEPALIVE, TCP_KEEPIDLE, TCP_KEEPINTVL,
+    /// TCP_KEEPCNT)`, read back with getsockopt.
+    fn tuning(socket: &SockRef<'_>) -> (bool, bool, Duration, Duration, u32) {
+        (
+            socket.nodelay().unwrap(),
+            socket.keepalive().unwrap(),
+            socket.keepalive_time().unwrap(),
+            socket.keepalive_interval().unwrap(),
+            socket.keepalive_retries().unwrap(),
+        )
+    }
+
+    /// Both ends of a loopback connection made by `connect` and `ListenSocket::accept` with
+    /// `opts`, tuned as the I/O threads tune them.
+    fn tuned_pair(opts: &ConnOptions) -> [(bool, bool, Duration, Duration, u32); 2] {
+        let socket = listen("127.0.0.1:0".parse().unwrap(), opts).unwrap();
+        let addr = socket.local_addr().unwrap().as_socket().unwrap();
+        let listener = ListenSocket::tcp(socket);
+        let (connected, _) = connect(addr, None, opts).unwrap();
+        let accepted = accept_one(&listener, opts);
+        let Stream::Tcp(accepted) = &accepted else {
+            panic!("a tcp listener accepts tcp streams");
+        };
+        [
+            tuning(&SockRef::from(&connected)),
+            tuning(&SockRef::from(accepted)),
+        ]
+    }
+
+    #[test]
+    fn nodelay_and_keepalive_options_read_back_on_both_ends() {
+        let mut opts = ConnOptions::new(zmtp_codec::Config::new(zmtp_codec::SocketType::PEER));
+        opts.tcp_keepalive = 1;
+        opts.tcp_keepalive_idle = 7;
+        opts.tcp_keepalive_intvl = 3;
+        opts.tcp_keepalive_cnt = 4;
+        for (end, got) in ["connected", "accepted"].iter().zip(tuned_pair(&opts)) {
+            assert_eq!(
+                got,
+                (
+                    true,
+                    true,
+                    Duration::from_secs(7),
+                    Duration::from_secs(3),
+                    4
+                ),
+                "{end}"
+            );
+        }
+
+        // Keepalive off: SO_KEEPALIVE is cleared, and (as libzmq) the parameters given are
+        // still set.
+        opts.tcp_keepalive = 0;
+        opts.tcp_keepalive_idle = 9;
+        opts.tcp_keepalive_intvl = -1;
+        opts.tcp_keepalive_cnt = -1;
+        let defaults = tuned_pair(&ConnOptions::new(zmtp_codec::Config::new(
+            zmtp_codec::SocketType::PEER,
+        )));
+        for (end, (got, default)) in ["connected", "accepted"]
+            .iter()
+            .zip(tuned_pair(&opts).into_iter().zip(defaults))
+        {
+            assert!(got.0, "{end}: TCP_NODELAY is always on");
+            assert!(!got.1, "{end}: SO_KEEPALIVE off");
+            assert_eq!(got.2, Duration::from_secs(9), "{end}: TCP_KEEPIDLE");
+            assert_eq!(
+                (got.3, got.4),
+                (default.3, default.4),
+                "{end}: -1 = untouched"
+            );
+            // All -1 (the defaults): only TCP_NODELAY is set, the rest stays as the OS made it.
+            assert!(default.0, "{end}: TCP_NODELAY is always on");
+            assert!(!default.1, "{end}: SO_KEEPALIVE stays off (the OS default)");
+        }
     }
 
     #[test]

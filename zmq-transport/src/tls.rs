@@ -5,15 +5,24 @@
 //! `process_new_packets` / `write_tls`): every call first pushes pending TLS output, reads only
 //! when no plaintext is buffered, and reports `WouldBlock` exactly when the socket did, which is
 //! what an edge-triggered mio loop needs.
+//!
+//! The client always verifies the server's chain against the trusted roots. As libzmq
+//! (PROTOCOL.md §6.7), it checks the certificate's name only when `ZMQ_WSS_HOSTNAME` is set
+//! ([`ChainOnly`] otherwise).
 
 use std::io::{self, Read, Write};
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 
 use mio::net::TcpStream;
+use rustls::client::WebPkiServerVerifier;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
-use rustls::{ClientConfig, ClientConnection, Connection, RootCertStore, ServerConfig};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::{
+    CertificateError, ClientConfig, ClientConnection, Connection, DigitallySignedStruct,
+    DistinguishedName, RootCertStore, ServerConfig, SignatureScheme,
+};
 
 use crate::endpoint::Host;
 use crate::options::{TlsOptions, TransportError};
@@ -189,13 +198,17 @@ pub(crate) fn server_config(tls: &TlsOptions) -> Result<Arc<ServerConfig>, Trans
     Ok(Arc::new(config))
 }
 
-/// The client configuration of a wss connect and the name the server certificate must carry:
-/// `tls.hostname` when set, else the endpoint's host.
+/// The client configuration of a wss connect and the server name to connect with.
+///
+/// The chain is always verified against the trusted roots. With a non-empty `tls.hostname`,
+/// that name is sent as SNI and must be in the certificate. Without one (libzmq: "if empty, no
+/// hostname check is made"), the certificate's name is not checked ([`ChainOnly`]) and the
+/// endpoint's host is sent as SNI when it is a DNS name.
 ///
 /// # Errors
 /// [`TransportError::Tls`] when there is no trust at all, the trusted PEM does not parse, the
-/// system store yields nothing usable while it is the only trust, or the name is not a valid
-/// server name.
+/// system store yields nothing usable while it is the only trust, or `tls.hostname` is not a
+/// valid server name.
 pub(crate) fn client_config(
     tls: &TlsOptions,
     host: &Host,
@@ -223,31 +236,99 @@ pub(crate) fn client_config(
             ));
         }
     }
-    let name = server_name(tls.hostname.as_deref(), host)?;
-    let config = ClientConfig::builder_with_provider(provider())
+    let hostname = tls.hostname.as_deref().filter(|name| !name.is_empty());
+    let name = server_name(hostname, host)?;
+    let provider = provider();
+    let webpki =
+        WebPkiServerVerifier::builder_with_provider(Arc::new(roots), Arc::clone(&provider))
+            .build()
+            .map_err(|e| config_error("trusted roots", e))?;
+    let builder = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| config_error("protocol versions", e))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+        .map_err(|e| config_error("protocol versions", e))?;
+    let config = if hostname.is_some() {
+        builder.with_webpki_verifier(webpki)
+    } else {
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(ChainOnly(webpki)))
+    }
+    .with_no_client_auth();
     Ok((Arc::new(config), name))
 }
 
+/// The server name of a connection: `hostname` when set (sent as SNI and checked), else the
+/// endpoint's host. An IP address or a host that is no valid DNS name sends no SNI; its name is
+/// not checked either ([`ChainOnly`]), so an unspecified address stands in for the latter.
 fn server_name(hostname: Option<&str>, host: &Host) -> Result<ServerName<'static>, TransportError> {
-    let name = match (hostname, host) {
-        (Some(name), _) if !name.is_empty() => name.to_owned(),
-        (_, Host::Ip(ip)) => return Ok(ServerName::IpAddress((*ip).into())),
-        (_, Host::ScopedIpv6 { addr, .. }) => {
-            return Ok(ServerName::IpAddress(IpAddr::V6(*addr).into()));
+    if let Some(name) = hostname {
+        return ServerName::try_from(name.to_owned())
+            .map_err(|e| TransportError::Tls(format!("{name:?} is not a TLS server name: {e}")));
+    }
+    let placeholder = ServerName::IpAddress(IpAddr::V4(Ipv4Addr::UNSPECIFIED).into());
+    Ok(match host {
+        Host::Ip(ip) => ServerName::IpAddress((*ip).into()),
+        Host::ScopedIpv6 { addr, .. } => ServerName::IpAddress(IpAddr::V6(*addr).into()),
+        Host::Name(name) => ServerName::try_from(name.clone()).unwrap_or(placeholder),
+        Host::Any => placeholder,
+    })
+}
+
+/// The server certificate verifier used when no hostname is set: `WebPkiServerVerifier` with its
+/// name check waived, as libzmq's "if empty, no hostname check is made" (PROTOCOL.md §6.7).
+///
+/// Everything else is `WebPkiServerVerifier`'s: the chain must lead to a trusted root, be within
+/// its validity period and fit a server; signatures are checked as usual.
+#[derive(Debug)]
+struct ChainOnly(Arc<WebPkiServerVerifier>);
+
+impl ServerCertVerifier for ChainOnly {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let verdict =
+            self.0
+                .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now);
+        match verdict {
+            // The WebPKI verifier checks the name last, after the chain to a trusted root has
+            // verified: a name error means everything else passed.
+            Err(rustls::Error::InvalidCertificate(
+                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+            )) => Ok(ServerCertVerified::assertion()),
+            other => other,
         }
-        (_, Host::Name(name)) => name.clone(),
-        (_, other) => {
-            return Err(TransportError::Tls(format!(
-                "{other} is not a TLS server name"
-            )));
-        }
-    };
-    ServerName::try_from(name.clone())
-        .map_err(|e| TransportError::Tls(format!("{name:?} is not a TLS server name: {e}")))
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.supported_verify_schemes()
+    }
+
+    fn root_hint_subjects(&self) -> Option<&[DistinguishedName]> {
+        self.0.root_hint_subjects()
+    }
 }
 
 #[cfg(test)]
@@ -290,12 +371,25 @@ mod tests {
         ));
         assert!(server_name(Some("bad name!"), &host).is_err());
         assert_eq!(
+            server_name(Some("example.com"), &Host::Ip("127.0.0.1".parse().unwrap())).unwrap(),
+            ServerName::try_from("example.com").unwrap()
+        );
+    }
+
+    #[test]
+    fn without_hostname_the_endpoint_host_is_the_sni_if_it_can_be() {
+        assert_eq!(
             server_name(None, &Host::Ip("127.0.0.1".parse().unwrap())).unwrap(),
             ServerName::try_from("127.0.0.1").unwrap()
         );
         assert_eq!(
-            server_name(Some("example.com"), &Host::Ip("127.0.0.1".parse().unwrap())).unwrap(),
+            server_name(None, &Host::Name("example.com".into())).unwrap(),
             ServerName::try_from("example.com").unwrap()
         );
+        // Not a DNS name: no SNI (an address), and no name check, so the connect still works.
+        assert!(matches!(
+            server_name(None, &Host::Name("bad name!".into())).unwrap(),
+            ServerName::IpAddress(_)
+        ));
     }
 }

@@ -605,3 +605,27 @@ fn map_error(err: tungstenite::Error, limit: u64) -> DisconnectReason {
         other => DisconnectReason::WebSocket(other.to_string()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use zmtp_codec::{Config, SocketType};
+
+    use super::*;
+
+    #[test]
+    fn engine_limits_are_the_body_limit_plus_the_flag_octet() {
+        let mut opts = ConnOptions::new(Config::new(SocketType::PEER));
+        opts.codec.max_message_size = Some(1000);
+        let config = ws_config(&opts);
+        assert_eq!(config.max_frame_size, Some(1001));
+        assert_eq!(config.max_message_size, Some(1001));
+        opts.codec.max_message_size = None;
+        let default = usize::try_from(DEFAULT_MAX_MESSAGE + 1).unwrap();
+        let config = ws_config(&opts);
+        assert_eq!(config.max_frame_size, Some(default));
+        assert_eq!(config.max_message_size, Some(default));
+        // MAXMSGSIZE near u64::MAX does not wrap around to a small limit.
+        opts.codec.max_message_size = Some(u64::MAX);
+        assert_eq!(ws_config(&opts).max_frame_size, Some(usize::MAX));
+    }
+}

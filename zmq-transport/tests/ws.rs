@@ -1,7 +1,7 @@
 //! ws (ZWS 2.0) end to end: two I/O threads over ws with and without a path, all sizes both
 //! ways, heartbeats, shared bodies under client masking, reconnect; raw WebSocket peers that
-//! refuse, complete the NULL handshake by hand, stall, break the protocol; and any chunking of
-//! the byte stream.
+//! refuse, complete the NULL handshake by hand, stall, break the protocol, announce oversized
+//! frames, or close (both directions); and any chunking of the byte stream.
 #![cfg(feature = "ws")]
 
 mod support;
@@ -17,7 +17,9 @@ use tungstenite::client::IntoClientRequest;
 use tungstenite::http::HeaderValue;
 use tungstenite::protocol::WebSocket;
 use tungstenite::{Message as WsMessage, Utf8Bytes};
-use zmq_transport::{ConnOptions, DisconnectReason, Endpoint, IoThread, Listener};
+use zmq_transport::{
+    ConnOptions, DisconnectReason, Endpoint, IoThread, Listener, WS_DEFAULT_MAX_MESSAGE,
+};
 use zmtp_codec::ws::{WsProtocol, WsTransmit};
 use zmtp_codec::{Config, Framing, Message, ProtocolError, Session, SocketType};
 
@@ -714,4 +716,153 @@ fn oversized_upgrade_request_is_dropped() {
     }
     assert_eq!(read_until_closed(&mut raw), b"");
     assert_eq!(acceptor.count(), 0);
+}
+
+// ---- limits and closing handshakes --------------------------------------------------------
+
+/// A raw client that completed the upgrade and the NULL handshake sends only the header of a
+/// masked binary frame announcing `announced` (> 125) payload octets, and never the
+/// payload. The server must refuse it from the header alone: it closes the connection and
+/// reports `MessageTooLarge { limit }`. Had it waited for (or reserved) the payload, the
+/// connection would stay open and the bounded read below would fail.
+fn oversized_header_is_refused(max_message_size: Option<u64>, announced: u64, limit: u64) {
+    let server_io = IoThread::spawn("server-io").unwrap();
+    let mut options = opts();
+    options.codec.max_message_size = max_message_size;
+    let acceptor = TestAcceptor::new(0, 0);
+    let listener = bind(&server_io, "ws://127.0.0.1:*", options, &acceptor);
+    let (mut ws, _) = raw_upgrade(&addr_of(listener.endpoint()), "ZWS2.0/NULL").unwrap();
+    let _session = handshake(&mut ws);
+    let server = acceptor.peer(0);
+    let mut header = vec![0x82];
+    match u16::try_from(announced) {
+        Ok(short) if short > 125 => {
+            header.push(0x80 | 126);
+            header.extend_from_slice(&short.to_be_bytes());
+        }
+        _ => {
+            header.push(0x80 | 127);
+            header.extend_from_slice(&announced.to_be_bytes());
+        }
+    }
+    header.extend_from_slice(&[0x11, 0x22, 0x33, 0x44]);
+    let stream = ws.get_mut();
+    stream.write_all(&header).unwrap();
+    stream.flush().unwrap();
+    read_until_closed(stream);
+    server.events.wait_disconnects(1);
+    let (reason, _) = server.events.disconnects.lock().unwrap()[0].clone();
+    assert_eq!(
+        reason,
+        DisconnectReason::Protocol(ProtocolError::MessageTooLarge { limit })
+    );
+    assert_eq!(server.recv(), None, "nothing was delivered");
+    // The listener keeps serving.
+    let (mut again, _) = raw_upgrade(&addr_of(listener.endpoint()), "ZWS2.0/NULL").unwrap();
+    let _ = handshake(&mut again);
+    acceptor.peer(1);
+}
+
+#[test]
+fn frame_header_announcing_2_pow_40_octets_is_refused_before_the_payload() {
+    oversized_header_is_refused(Some(1000), 1 << 40, 1000);
+}
+
+#[test]
+fn frame_header_one_octet_above_the_limit_is_refused() {
+    // Payload = flag octet + body, so 1002 announces a 1001-octet body.
+    oversized_header_is_refused(Some(1000), 1002, 1000);
+}
+
+#[test]
+fn without_maxmsgsize_the_default_ws_limit_refuses_huge_headers() {
+    // One octet above what the engine is configured to take (default body limit + flag octet).
+    oversized_header_is_refused(None, WS_DEFAULT_MAX_MESSAGE + 2, WS_DEFAULT_MAX_MESSAGE);
+    oversized_header_is_refused(None, 1 << 40, WS_DEFAULT_MAX_MESSAGE);
+}
+
+#[test]
+fn client_close_frame_is_answered_with_a_close_frame_and_the_connection_ends() {
+    let server_io = IoThread::spawn("server-io").unwrap();
+    let acceptor = TestAcceptor::new(0, 0);
+    let listener = bind(&server_io, "ws://127.0.0.1:*", opts(), &acceptor);
+    let (mut ws, _) = raw_upgrade(&addr_of(listener.endpoint()), "ZWS2.0/NULL").unwrap();
+    let _session = handshake(&mut ws);
+    let server = acceptor.peer(0);
+    // Close, status 1000, reason "bye", masked (PROTOCOL.md §6.5).
+    let mut close = Vec::new();
+    client_frame(b"\x03\xe8bye", [0xA1, 0xB2, 0xC3, 0xD4], &mut close);
+    close[0] = 0x88;
+    let stream = ws.get_mut();
+    stream.write_all(&close).unwrap();
+    stream.flush().unwrap();
+    // The reply carries the same payload, unmasked (as libzmq: `88 05 03 E8 62 79 65`), and
+    // then the server closes the tcp connection.
+    assert_eq!(read_until_closed(stream), b"\x88\x05\x03\xe8bye");
+    server.events.wait_disconnects(1);
+    let (reason, _) = server.events.disconnects.lock().unwrap()[0].clone();
+    assert_eq!(
+        reason,
+        DisconnectReason::Io(std::io::ErrorKind::ConnectionAborted)
+    );
+    assert_eq!(server.recv(), None);
+}
+
+#[test]
+fn server_close_frame_makes_the_client_answer_and_reconnect() {
+    let raw = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = raw.local_addr().unwrap().port();
+    let client_io = IoThread::spawn("client-io").unwrap();
+    let mut options = opts();
+    options.reconnect_ivl = Some(Duration::from_millis(10));
+    let (client, _c) = connect(
+        &client_io.handle(),
+        &format!("ws://127.0.0.1:{port}/"),
+        options,
+        0,
+        0,
+    );
+    let mut ready_frame = vec![0x82, 0x1B];
+    ready_frame.extend_from_slice(PEER_READY);
+    let (stream, _) = raw_server_upgrade(&raw, "ZWS2.0/NULL", &ready_frame);
+    let mut ws = WebSocket::from_raw_socket(stream, tungstenite::protocol::Role::Server, None);
+    assert_eq!(next_binary(&mut ws), PEER_READY);
+    client.events.wait_handshakes(1);
+    client.send(Message::from(&b"first"[..]));
+    assert_eq!(next_binary(&mut ws), &b"\x00first"[..]);
+
+    // The server starts the closing handshake; the client answers with the same close frame.
+    ws.close(Some(tungstenite::protocol::CloseFrame {
+        code: tungstenite::protocol::frame::coding::CloseCode::Normal,
+        reason: Utf8Bytes::from_static("bye"),
+    }))
+    .unwrap();
+    match ws.read() {
+        Ok(WsMessage::Close(Some(reply))) => {
+            assert_eq!(u16::from(reply.code), 1000);
+            assert_eq!(reply.reason.as_str(), "bye");
+        }
+        other => panic!("expected the close reply, got {other:?}"),
+    }
+    client.events.wait_disconnects(1);
+    let (reason, will_reconnect) = client.events.disconnects.lock().unwrap()[0].clone();
+    assert_eq!(
+        reason,
+        DisconnectReason::Io(std::io::ErrorKind::ConnectionAborted)
+    );
+    assert!(will_reconnect, "a close frame is reconnectable (as libzmq)");
+
+    // The reconnect policy brings a second connection with a new upgrade request, and traffic
+    // flows on it.
+    let (stream, request) = raw_server_upgrade(&raw, "ZWS2.0/NULL", &ready_frame);
+    assert!(request.starts_with("GET / HTTP/1.1\r\n"), "{request}");
+    let mut ws = WebSocket::from_raw_socket(stream, tungstenite::protocol::Role::Server, None);
+    assert_eq!(next_binary(&mut ws), PEER_READY);
+    client.events.wait_handshakes(2);
+    client.send(Message::from(&b"second"[..]));
+    assert_eq!(next_binary(&mut ws), &b"\x00second"[..]);
+    ws.get_mut()
+        .write_all(&[0x82, 0x03, 0x00, b'o', b'k'])
+        .unwrap();
+    assert_eq!(client.recv().unwrap(), Message::from(&b"ok"[..]));
 }

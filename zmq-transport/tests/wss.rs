@@ -1,20 +1,25 @@
 //! wss (ZWS 2.0 over TLS) end to end with certificates made in-test: a trusted server works at
-//! every size (by IP address and by DNS name); an untrusted certificate, a wrong host name, a
-//! plain ws client against a wss server and a TLS client against a ws server are refused
-//! cleanly while good clients on the same listener keep working; configuration errors are typed.
+//! every size (by IP address and by DNS name); an untrusted certificate, a wrong host name (set
+//! explicitly), a plain ws client against a wss server and a TLS client against a ws server are
+//! refused cleanly while good clients on the same listener keep working; without a host name
+//! only the chain is checked (as libzmq); a stalled TLS handshake is dropped at the handshake
+//! deadline; configuration errors are typed.
 #![cfg(feature = "wss")]
 
 mod support;
 
+use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
-use support::{Peer, TestAcceptor, body, connect, opts};
+use support::{PATIENCE, Peer, TestAcceptor, body, connect, opts};
 use zmq_transport::{
     ConnOptions, Connecter, DisconnectReason, Endpoint, IoThread, Listener, TlsOptions,
     TransportError,
 };
-use zmtp_codec::Message;
+use zmtp_codec::{Message, ProtocolError};
 
 /// A CA and a server certificate it signed.
 struct Pki {
@@ -24,6 +29,11 @@ struct Pki {
 }
 
 fn pki(names: &[&str]) -> Pki {
+    pki_with(names, |_| {})
+}
+
+/// As [`pki`], with `adjust` applied to the server certificate's parameters.
+fn pki_with(names: &[&str], adjust: impl FnOnce(&mut CertificateParams)) -> Pki {
     let ca_key = KeyPair::generate().unwrap();
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
@@ -32,8 +42,9 @@ fn pki(names: &[&str]) -> Pki {
         .push(DnType::CommonName, "zmq-transport test CA");
     let ca = ca_params.self_signed(&ca_key).unwrap();
     let leaf_key = KeyPair::generate().unwrap();
-    let leaf_params =
+    let mut leaf_params =
         CertificateParams::new(names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>()).unwrap();
+    adjust(&mut leaf_params);
     let leaf = leaf_params.signed_by(&leaf_key, &ca, &ca_key).unwrap();
     Pki {
         ca_pem: ca.pem(),
@@ -222,7 +233,7 @@ fn wrong_hostname_is_refused() {
         0,
     );
     assert_tls_refusals(&bad, 1, "certificate");
-    // A certificate without the IP address: connecting by IP fails the name check too.
+    // A certificate without the IP address: naming the address explicitly fails the check.
     let named_only = self::pki(&["localhost"]);
     let acceptor2 = TestAcceptor::new(0, 0);
     let listener2 = bind(
@@ -234,12 +245,12 @@ fn wrong_hostname_is_refused() {
     let (by_ip, _c) = connect(
         &client_io.handle(),
         listener2.endpoint(),
-        client_opts(&named_only, None),
+        client_opts(&named_only, Some("127.0.0.1")),
         0,
         0,
     );
     assert_tls_refusals(&by_ip, 1, "certificate");
-    // ... while the hostname option makes it pass.
+    // ... while the right name passes.
     let (fixed, _c2) = connect(
         &client_io.handle(),
         listener2.endpoint(),
@@ -253,6 +264,110 @@ fn wrong_hostname_is_refused() {
         Message::from(&b"named"[..])
     );
     let _good = good_client_works(&client_io, listener.endpoint(), &pki, &acceptor, 0);
+}
+
+/// libzmq (PROTOCOL.md §6.7): with `ZMQ_WSS_HOSTNAME` empty no host name check is made. A
+/// certificate for "localhost" only, reached as `wss://127.0.0.1:PORT`, is accepted.
+#[test]
+fn without_hostname_the_name_is_not_checked() {
+    let named_only = pki(&["localhost"]);
+    let server_io = IoThread::spawn("server-io").unwrap();
+    let client_io = IoThread::spawn("client-io").unwrap();
+    let acceptor = TestAcceptor::new(0, 0);
+    let listener = bind(
+        &server_io,
+        "wss://127.0.0.1:*",
+        server_opts(&named_only),
+        &acceptor,
+    );
+    assert!(listener.endpoint().starts_with("wss://127.0.0.1:"));
+    let (client, _c) =
+        good_client_works(&client_io, listener.endpoint(), &named_only, &acceptor, 0);
+    // An empty host name is the same as none.
+    let (empty, _c2) = connect(
+        &client_io.handle(),
+        listener.endpoint(),
+        client_opts(&named_only, Some("")),
+        0,
+        0,
+    );
+    empty.send(Message::from(&b"empty name"[..]));
+    assert_eq!(
+        acceptor.peer(1).recv().unwrap(),
+        Message::from(&b"empty name"[..])
+    );
+    // By a DNS name the certificate does not carry either.
+    let other_name = pki(&["not-this-host.example"]);
+    let acceptor2 = TestAcceptor::new(0, 0);
+    let listener2 = bind(
+        &server_io,
+        "wss://127.0.0.1:*",
+        server_opts(&other_name),
+        &acceptor2,
+    );
+    let by_name = format!("wss://localhost:{}/", port_of(listener2.endpoint()));
+    let _named = good_client_works(&client_io, &by_name, &other_name, &acceptor2, 0);
+    assert_eq!(client.events.disconnect_count(), 0);
+    assert_eq!(empty.events.disconnect_count(), 0);
+}
+
+/// Without a host name the chain is still verified: only the name error is waived.
+#[test]
+fn without_hostname_the_chain_is_still_verified() {
+    let server_io = IoThread::spawn("server-io").unwrap();
+    let client_io = IoThread::spawn("client-io").unwrap();
+    // A chain from a CA the client does not trust, for a name the client does not use.
+    let served = pki(&["elsewhere.example"]);
+    let trusted = pki(&["elsewhere.example"]);
+    let acceptor = TestAcceptor::new(0, 0);
+    let listener = bind(
+        &server_io,
+        "wss://127.0.0.1:*",
+        server_opts(&served),
+        &acceptor,
+    );
+    let (untrusted, _c) = connect(
+        &client_io.handle(),
+        listener.endpoint(),
+        client_opts(&trusted, None),
+        0,
+        0,
+    );
+    // (Both test CAs carry the same name, so rustls reports the signature, not the issuer.)
+    assert_tls_refusals(&untrusted, 1, "invalid peer certificate");
+    assert_not_a_name_error(&untrusted);
+    // A trusted CA but an expired certificate (also for another name).
+    let expired = pki_with(&["elsewhere.example"], |params| {
+        params.not_before = rcgen::date_time_ymd(2000, 1, 1);
+        params.not_after = rcgen::date_time_ymd(2001, 1, 1);
+    });
+    let acceptor2 = TestAcceptor::new(0, 0);
+    let listener2 = bind(
+        &server_io,
+        "wss://127.0.0.1:*",
+        server_opts(&expired),
+        &acceptor2,
+    );
+    let (stale, _c2) = connect(
+        &client_io.handle(),
+        listener2.endpoint(),
+        client_opts(&expired, None),
+        0,
+        0,
+    );
+    assert_tls_refusals(&stale, 1, "expired");
+    assert_not_a_name_error(&stale);
+    assert_eq!(acceptor.count() + acceptor2.count(), 0);
+    // The served chain itself is fine for a client that trusts its CA.
+    let _good = good_client_works(&client_io, listener.endpoint(), &served, &acceptor, 0);
+}
+
+/// None of `client`'s TLS refusals is about the certificate's name.
+fn assert_not_a_name_error(client: &Peer) {
+    for (reason, _) in client.events.disconnects.lock().unwrap().iter() {
+        let text = format!("{reason:?}");
+        assert!(!text.to_lowercase().contains("name"), "{text}");
+    }
 }
 
 #[test]
@@ -352,4 +467,75 @@ fn configuration_errors_are_typed() {
         )
         .unwrap_err();
     assert!(matches!(err, TransportError::Tls(_)), "{err:?}");
+}
+
+/// Reads until the server closes the connection (bounded by [`PATIENCE`]).
+fn read_until_closed(stream: &mut TcpStream) -> Vec<u8> {
+    stream.set_read_timeout(Some(PATIENCE)).unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 1024];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => return got,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return got,
+            Err(e) => panic!("server did not close the connection: {e}"),
+        }
+    }
+}
+
+/// The first 16 octets of a TLS 1.2+ `ClientHello` record announcing 200 octets: a TLS handshake
+/// record header, then the start of the handshake message, cut short.
+const HALF_CLIENT_HELLO: [u8; 16] = [
+    0x16, 0x03, 0x01, 0x00, 0xC8, // record: handshake, TLS 1.0 (as in hellos), 200 octets
+    0x01, 0x00, 0x00, 0xC4, // ClientHello, 196 octets
+    0x03, 0x03, // legacy version TLS 1.2
+    0x5A, 0x5A, 0x5A, 0x5A, 0x5A, // the start of the random
+];
+
+#[test]
+fn stalled_tls_handshake_is_dropped_at_the_deadline() {
+    let pki = pki(&["127.0.0.1"]);
+    let server_io = IoThread::spawn("server-io").unwrap();
+    let client_io = IoThread::spawn("client-io").unwrap();
+    let mut options = server_opts(&pki);
+    options.codec.handshake_timeout = Some(Duration::from_millis(200));
+    let acceptor = TestAcceptor::new(0, 0);
+    let listener = bind(&server_io, "wss://127.0.0.1:*", options, &acceptor);
+    let addr = format!("127.0.0.1:{}", port_of(listener.endpoint()));
+    let started = Instant::now();
+    // Connects and sends nothing.
+    let mut silent = TcpStream::connect(&addr).unwrap();
+    // Sends half a ClientHello.
+    let mut half = TcpStream::connect(&addr).unwrap();
+    half.write_all(&HALF_CLIENT_HELLO).unwrap();
+    // A good client on the same listener meanwhile.
+    let (client, _c) = good_client_works(&client_io, listener.endpoint(), &pki, &acceptor, 0);
+    assert_eq!(
+        read_until_closed(&mut silent),
+        b"",
+        "no TLS bytes for a silent client"
+    );
+    read_until_closed(&mut half);
+    let waited = started.elapsed();
+    assert!(waited >= Duration::from_millis(150), "{waited:?}");
+    assert!(
+        acceptor
+            .signal
+            .wait_for(PATIENCE, || { acceptor.failed.lock().unwrap().len() >= 2 }),
+        "both stalled connections reported"
+    );
+    for (_, reason) in acceptor.failed.lock().unwrap().iter() {
+        assert_eq!(
+            *reason,
+            DisconnectReason::Protocol(ProtocolError::HandshakeTimeout)
+        );
+    }
+    assert_eq!(acceptor.count(), 1);
+    // The good connection outlives the deadline.
+    client.send(Message::from(&b"after the deadline"[..]));
+    assert_eq!(
+        acceptor.peer(0).recv().unwrap(),
+        Message::from(&b"after the deadline"[..])
+    );
 }

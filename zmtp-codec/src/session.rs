@@ -220,6 +220,9 @@ pub struct Session {
     partial_size: u64,
     /// The incoming multipart message is being dropped (`drop_multipart`).
     dropping: bool,
+    /// Octets still missing to complete the data frame at the front of the input buffer, when
+    /// its header is known (0 otherwise); see [`Session::needed_input`].
+    needed: usize,
     /// Body octets of a dropped frame still to discard.
     skip: u64,
     /// The MORE flag of the frame being discarded.
@@ -302,6 +305,7 @@ impl Session {
             partial: Vec::new(),
             partial_size: 0,
             dropping: false,
+            needed: 0,
             skip: 0,
             skip_more: false,
             handshake_deadline,
@@ -493,6 +497,17 @@ impl Session {
         .min()
     }
 
+    /// Octets that must still be appended to the input buffer to complete the data frame at
+    /// its front, when that frame's header has arrived (0 if unknown, or nothing is pending).
+    ///
+    /// Valid after [`Session::handle_input`] until the buffer changes. A transport may use it
+    /// to read a large body straight into place instead of through a scratch buffer. The value
+    /// comes from a header already checked against `max_message_size`, but it is still the
+    /// peer's claim: reserve memory for it in bounded steps only.
+    pub fn needed_input(&self) -> usize {
+        self.needed
+    }
+
     /// Whether the session wants more input (false once closed).
     pub fn wants_read(&self) -> bool {
         self.phase != Phase::Closed
@@ -557,6 +572,7 @@ impl Session {
     /// Enters the closed phase and queues the final event.
     fn fail(&mut self, err: ProtocolError) {
         self.phase = Phase::Closed;
+        self.needed = 0;
         self.handshake_deadline = None;
         self.next_ping = None;
         self.heartbeat_deadline = None;
@@ -624,6 +640,7 @@ impl Session {
 
     /// Reads (or discards) one frame. Returns whether anything was consumed.
     fn read_frame(&mut self, buf: &mut BytesMut, now: Instant) -> Result<bool, ProtocolError> {
+        self.needed = 0;
         if self.skip > 0 {
             return Ok(self.skip_body(buf));
         }
@@ -656,6 +673,11 @@ impl Session {
             return Ok(true);
         }
         let Some(body) = split_body(buf, header_len, header.size)? else {
+            // body_len succeeded inside split_body, so the size fits in usize.
+            let total = usize::try_from(header.size)
+                .unwrap_or(usize::MAX)
+                .saturating_add(header_len);
+            self.needed = total.saturating_sub(buf.len());
             return Ok(false);
         };
         self.on_traffic();

@@ -15,23 +15,23 @@ const USAGE: &str = "\
 usage: zpeer <command> [arguments]
 
 Endpoints: tcp://, ipc://, inproc:// (within one process), ws:// and wss://. A wss bind needs
---cert and --key; a wss connect needs --trust (see below).
+--cert and --key; a wss connect needs --trust and/or --trust-system (see below).
 
 commands:
   echo ENDPOINT [--count N] [--cert PEM_FILE --key PEM_FILE]
       bind a PEER socket, print the resolved endpoint, send every message back to its sender;
       stop after N messages (default: run forever)
-  ping ENDPOINT [--count N] [--size S] [--timeout SECS] [--trust PEM_FILE [--hostname NAME]]
+  ping ENDPOINT [--count N] [--size S] [--timeout SECS] [WSS_TRUST]
       connect_peer, send N messages (default 1) of S octets (default 64) and check each echo;
       prints `ok N`; fails on a mismatch or when no echo arrives within SECS (default 10)
   thr-recv ENDPOINT --count N --size S [--timeout SECS] [--cert PEM_FILE --key PEM_FILE]
       bind, print the resolved endpoint, receive N messages of S octets and print
       `thr size=S count=N msgs_per_s=X mb_per_s=Y` (megabits per second, as libzmq's local_thr),
       timed from the first message
-  thr-send ENDPOINT --count N --size S [--trust PEM_FILE [--hostname NAME]]
+  thr-send ENDPOINT --count N --size S [WSS_TRUST]
       connect_peer and send N messages of S octets; waits until all are delivered (thr-recv
       acknowledges the N-th message with an empty message; LINGER -1 as a second line of defence)
-  lat ENDPOINT --count N --size S [--timeout SECS] [--trust PEM_FILE [--hostname NAME]]
+  lat ENDPOINT --count N --size S [--timeout SECS] [WSS_TRUST]
       N round trips against `zpeer echo`; prints
       `lat size=S count=N avg_us=X p50_us=Y p99_us=Z`
   thr-inproc --count N --size S
@@ -41,7 +41,7 @@ commands:
   peers-bind ENDPOINT --count N [--timeout SECS] [--cert PEM_FILE --key PEM_FILE]
       bind, print the resolved endpoint, wait for one message from each of N peers, then print
       `rss_kb=X` (this process's resident set) and acknowledge every peer
-  peers-connect ENDPOINT --count N [--timeout SECS] [--trust PEM_FILE [--hostname NAME]]
+  peers-connect ENDPOINT --count N [--timeout SECS] [WSS_TRUST]
       one socket, N connect_peer calls to ENDPOINT, one 1-octet message per peer; waits for the
       acknowledgement of peers-bind (default up to 60 s)
   demo
@@ -50,16 +50,20 @@ commands:
       self-signed certificate for 127.0.0.1 in memory (feature `demo-tls`, on by default); built
       without it, the demo skips wss (use echo/ping with --cert/--key/--trust instead)
 
-wss options:
+wss options (WSS_TRUST = [--trust PEM_FILE] [--trust-system] [--hostname NAME]):
   --cert PEM_FILE --key PEM_FILE
       (binding commands) the certificate chain (leaf first) and the private key the wss
       listener presents (ZMQ_WSS_CERT_PEM / ZMQ_WSS_KEY_PEM); give both or neither
   --trust PEM_FILE
       (connecting commands) the certificates trusted as roots (ZMQ_WSS_TRUST_PEM); a
       self-signed server certificate can be trusted directly
+  --trust-system
+      (connecting commands; a flag, no value) also trust the operating system's root
+      certificates (ZMQ_WSS_TRUST_SYSTEM); a wss connect needs this and/or --trust
   --hostname NAME
-      (connecting commands, with --trust) the name sent as SNI and checked against the server's
-      certificate (ZMQ_WSS_HOSTNAME); default: the endpoint's host
+      (connecting commands, with --trust or --trust-system) the name sent as SNI and checked
+      against the server's certificate (ZMQ_WSS_HOSTNAME); without it the certificate chain is
+      verified but its name is not checked, as libzmq does
 
 Errors about an endpoint print `zpeer: <endpoint>: <error> (errno N)` and exit with status 2;
 other failures exit with status 1.";
@@ -164,22 +168,31 @@ impl ServerTls {
     }
 }
 
-/// `--trust` / `--hostname` of a connecting command: what a wss client trusts and checks.
+/// `--trust` / `--trust-system` / `--hostname` of a connecting command: what a wss client
+/// trusts and checks.
 #[derive(Debug, Default)]
 struct ClientTls {
     /// The trusted certificates.
     trust: Option<Pem>,
+    /// Also trust the system's roots.
+    trust_system: bool,
     /// The name to send as SNI and check in the certificate.
     hostname: Option<String>,
 }
 
 impl ClientTls {
-    /// Sets `ZMQ_WSS_TRUST_PEM` / `ZMQ_WSS_HOSTNAME` on `socket`, if given.
+    /// Sets `ZMQ_WSS_TRUST_PEM` / `ZMQ_WSS_TRUST_SYSTEM` / `ZMQ_WSS_HOSTNAME` on `socket`, if
+    /// given.
     fn apply(&self, socket: &Socket) -> Result<(), Failure> {
         if let Some(trust) = &self.trust {
             socket
                 .set_wss_trust_pem(&trust.text()?)
                 .or_fail("setting WSS_TRUST_PEM")?;
+        }
+        if self.trust_system {
+            socket
+                .set_wss_trust_system(true)
+                .or_fail("setting WSS_TRUST_SYSTEM")?;
         }
         if let Some(hostname) = &self.hostname {
             socket
@@ -346,8 +359,8 @@ impl Command {
         Ok(Some(command))
     }
 
-    /// A wss endpoint needs `--cert`/`--key` to bind and `--trust` to connect: say so up front
-    /// rather than let the bind or the connection fail.
+    /// A wss endpoint needs `--cert`/`--key` to bind and `--trust` and/or `--trust-system` to
+    /// connect: say so up front rather than let the bind or the connection fail.
     fn check_wss_options(&self) -> Result<(), String> {
         let (endpoint, missing) = match self {
             Self::Echo { endpoint, tls, .. }
@@ -363,9 +376,8 @@ impl Command {
             | Self::Lat { endpoint, tls, .. }
             | Self::PeersConnect { endpoint, tls, .. } => (
                 endpoint,
-                tls.trust
-                    .is_none()
-                    .then_some("a wss connect needs --trust PEM_FILE"),
+                (tls.trust.is_none() && !tls.trust_system)
+                    .then_some("a wss connect needs --trust PEM_FILE and/or --trust-system"),
             ),
             Self::ThrInproc { .. } | Self::LatInproc { .. } | Self::Demo => return Ok(()),
         };
@@ -432,7 +444,11 @@ impl Command {
     }
 }
 
-/// Positional arguments and `--name value` / `--name=value` options, consumed by the parser.
+/// Options that are flags: `--name` alone, without a value.
+const FLAGS: &[&str] = &["trust-system"];
+
+/// Positional arguments, `--name value` / `--name=value` options and `--flag`s, consumed by the
+/// parser.
 #[derive(Debug)]
 struct ParsedArgs {
     positional: Vec<String>,
@@ -450,6 +466,14 @@ impl ParsedArgs {
             if arg == "-h" || arg == "--help" {
                 help = true;
             } else if let Some(option) = arg.strip_prefix("--") {
+                let flag = option.split_once('=').map_or(option, |(name, _)| name);
+                if FLAGS.contains(&flag) {
+                    if flag != option {
+                        return Err(format!("--{flag} takes no value"));
+                    }
+                    options.push((option.to_owned(), String::new()));
+                    continue;
+                }
                 let (name, value) = match option.split_once('=') {
                     Some((name, value)) => (name.to_owned(), value.to_owned()),
                     None => {
@@ -481,6 +505,11 @@ impl ParsedArgs {
     fn take(&mut self, name: &str) -> Option<String> {
         let index = self.options.iter().position(|(n, _)| n == name)?;
         Some(self.options.remove(index).1)
+    }
+
+    /// Whether the flag `--name` was given.
+    fn take_flag(&mut self, name: &str) -> bool {
+        self.take(name).is_some()
     }
 
     fn take_number(&mut self, name: &str) -> Result<Option<u64>, String> {
@@ -529,16 +558,21 @@ impl ParsedArgs {
         }
     }
 
-    /// `--trust PEM_FILE [--hostname NAME]`.
+    /// `[--trust PEM_FILE] [--trust-system] [--hostname NAME]`.
     fn take_client_tls(&mut self) -> Result<ClientTls, String> {
         let trust = self
             .take("trust")
             .map(|path| Pem::File(PathBuf::from(path)));
+        let trust_system = self.take_flag("trust-system");
         let hostname = self.take("hostname");
-        if trust.is_none() && hostname.is_some() {
-            return Err("--hostname needs --trust".to_owned());
+        if trust.is_none() && !trust_system && hostname.is_some() {
+            return Err("--hostname needs --trust or --trust-system".to_owned());
         }
-        Ok(ClientTls { trust, hostname })
+        Ok(ClientTls {
+            trust,
+            trust_system,
+            hostname,
+        })
     }
 
     fn finish(self, command: &str) -> Result<(), String> {

@@ -559,6 +559,37 @@ fn received_bodies_are_zero_copy() {
 }
 
 #[test]
+fn needed_input_counts_the_rest_of_a_known_frame() {
+    let t = now();
+    let mut s = ready_session(Config::new(SocketType::PEER), t);
+    assert_eq!(s.needed_input(), 0);
+    // Half a long header: the size is not known yet.
+    let mut buf = BytesMut::from(&[0x02, 0, 0, 0][..]);
+    s.handle_input(&mut buf, t).unwrap();
+    assert_eq!(s.needed_input(), 0);
+    // The whole header of a 1000-octet body and 10 body octets: 990 to go.
+    buf.extend_from_slice(&[0, 0, 0, 0x03, 0xE8]);
+    buf.extend_from_slice(&[7; 10]);
+    s.handle_input(&mut buf, t).unwrap();
+    assert_eq!(s.needed_input(), 990);
+    assert_eq!(buf.len(), 19, "nothing consumed while incomplete");
+    // The rest arrives with the start of a short frame: the body is delivered, and the short
+    // frame's header is not complete yet.
+    buf.extend_from_slice(&[7; 990]);
+    buf.extend_from_slice(&[0x00]);
+    s.handle_input(&mut buf, t).unwrap();
+    assert_eq!(s.needed_input(), 0);
+    let Some(Event::Message(msg)) = s.poll_event() else {
+        panic!("no message");
+    };
+    assert_eq!(msg.len(), 1000);
+    // A short frame's header with 2 of its 5 octets.
+    buf.extend_from_slice(&[0x05, b'a', b'b']);
+    s.handle_input(&mut buf, t).unwrap();
+    assert_eq!(s.needed_input(), 3);
+}
+
+#[test]
 fn accept_plain_is_a_no_op_outside_a_plain_server() {
     let t = now();
     let mut s = ready_session(Config::new(SocketType::PEER), t);
