@@ -1,6 +1,7 @@
 //! Send high-water mark (PROTOCOL.md §9.6, §11.1 F): with SNDHWM = 5 and nobody listening, exactly
 //! five non-blocking sends are queued, the sixth is `EAGAIN`; a blocking send gives up after
-//! SNDTIMEO with `EAGAIN`; once a peer appears the queued five are delivered.
+//! SNDTIMEO with `EAGAIN`; once a peer appears the queued five are delivered. Runs over every
+//! transport (inproc only connect-first: a peer that is not there yet is not bound yet).
 
 mod support;
 
@@ -8,13 +9,13 @@ use std::time::{Duration, Instant};
 
 use zmq_peer::{Context, errno};
 
-use support::{
-    Transport, assert_errno, msg, pair, peer, tempdir, unique_name, unused_tcp_endpoint,
-};
+use support::{Transport, assert_errno, msg, pair, peer, unused_tcp_endpoint};
 
-fn hwm_to_absent_peer(endpoint: &str) {
+fn hwm_to_absent_peer(transport: Transport) {
+    let absent = transport.unbound_endpoint();
+    let endpoint = absent.bind.as_str();
     let ctx = Context::new();
-    let sender = peer(&ctx);
+    let sender = transport.peer(&ctx);
     sender.set_sndhwm(5).expect("SNDHWM");
     assert_eq!(sender.sndhwm().expect("SNDHWM"), 5);
     let rid = sender
@@ -53,7 +54,7 @@ fn hwm_to_absent_peer(endpoint: &str) {
     );
 
     // When the peer shows up, exactly the five queued messages arrive, in order.
-    let receiver = peer(&ctx);
+    let receiver = transport.peer(&ctx);
     receiver.bind(endpoint).expect("bind the missing peer");
     for i in 0_u8..5 {
         let got = receiver
@@ -77,25 +78,8 @@ fn hwm_to_absent_peer(endpoint: &str) {
     assert_eq!(receiver.recv().expect("recv").as_bytes(), b"after");
 }
 
-#[test]
-fn tcp() {
-    hwm_to_absent_peer(&unused_tcp_endpoint());
-}
-
-#[test]
-fn ipc() {
-    let dir = tempdir();
-    hwm_to_absent_peer(&support::ipc_endpoint(dir.path(), "absent"));
-}
-
-#[test]
-fn ipc_abstract() {
-    hwm_to_absent_peer(&format!("ipc://@{}", unique_name("absent")));
-}
-
-#[test]
-fn inproc_before_bind() {
-    hwm_to_absent_peer(&format!("inproc://{}", unique_name("absent")));
+mod absent_peer {
+    crate::support::unbound_peer_suite!(super::hwm_to_absent_peer);
 }
 
 /// Back-pressure over a live connection: with small HWMs on both sides and a receiver that

@@ -1,6 +1,7 @@
 //! LINGER on close (PROTOCOL.md §9.7): messages queued to a peer that is not there yet are
 //! delivered after `close` when LINGER is -1 or positive and the peer binds within the window;
-//! LINGER 0 discards them.
+//! LINGER 0 discards them. Each case runs over every transport (inproc only connect-first: a peer
+//! that is not there yet is not bound yet).
 
 mod support;
 
@@ -8,16 +9,15 @@ use std::thread;
 
 use zmq_peer::{Context, errno};
 
-use support::{
-    Transport, WAIT, assert_errno, msg, pair_in, peer, tempdir, unique_name, unused_tcp_endpoint,
-    within,
-};
+use support::{Transport, WAIT, assert_errno, msg, pair_in, peer, within};
 
-/// Queues three messages to `endpoint` (nobody there), closes with `linger`, then binds a
-/// receiver and returns how many of the three it got.
-fn queued_then_closed(endpoint: &str, linger: i32) -> usize {
+/// Queues three messages to an endpoint of `transport` (nobody there), closes with `linger`,
+/// then binds a receiver and returns how many of the three it got.
+fn queued_then_closed(transport: Transport, linger: i32) -> usize {
+    let absent = transport.unbound_endpoint();
+    let endpoint = absent.bind.as_str();
     let ctx = Context::new();
-    let sender = peer(&ctx);
+    let sender = transport.peer(&ctx);
     sender.set_linger(linger).expect("LINGER");
     assert_eq!(sender.linger().expect("LINGER"), linger);
     let rid = sender.connect_peer(endpoint).expect("connect_peer");
@@ -35,7 +35,7 @@ fn queued_then_closed(endpoint: &str, linger: i32) -> usize {
         .expect("close");
     }
 
-    let receiver = peer(&ctx);
+    let receiver = transport.peer(&ctx);
     receiver
         .bind(endpoint)
         .expect("bind after the sender closed");
@@ -64,52 +64,28 @@ fn queued_then_closed(endpoint: &str, linger: i32) -> usize {
     got
 }
 
-#[test]
-fn linger_forever_delivers_tcp() {
-    assert_eq!(queued_then_closed(&unused_tcp_endpoint(), -1), 3);
+fn linger_forever_delivers(transport: Transport) {
+    assert_eq!(queued_then_closed(transport, -1), 3);
 }
 
-#[test]
-fn linger_forever_delivers_ipc() {
-    let dir = tempdir();
-    assert_eq!(
-        queued_then_closed(&support::ipc_endpoint(dir.path(), "l"), -1),
-        3
-    );
+mod linger_forever {
+    crate::support::unbound_peer_suite!(super::linger_forever_delivers);
 }
 
-#[test]
-fn linger_forever_delivers_inproc() {
-    assert_eq!(
-        queued_then_closed(&format!("inproc://{}", unique_name("linger")), -1),
-        3
-    );
+fn positive_linger_delivers_within_the_window(transport: Transport) {
+    assert_eq!(queued_then_closed(transport, 5000), 3);
 }
 
-#[test]
-fn positive_linger_delivers_within_the_window_tcp() {
-    assert_eq!(queued_then_closed(&unused_tcp_endpoint(), 5000), 3);
+mod positive_linger {
+    crate::support::unbound_peer_suite!(super::positive_linger_delivers_within_the_window);
 }
 
-#[test]
-fn positive_linger_delivers_within_the_window_inproc() {
-    assert_eq!(
-        queued_then_closed(&format!("inproc://{}", unique_name("linger")), 5000),
-        3
-    );
+fn zero_linger_discards(transport: Transport) {
+    assert_eq!(queued_then_closed(transport, 0), 0);
 }
 
-#[test]
-fn zero_linger_discards_tcp() {
-    assert_eq!(queued_then_closed(&unused_tcp_endpoint(), 0), 0);
-}
-
-#[test]
-fn zero_linger_discards_inproc() {
-    assert_eq!(
-        queued_then_closed(&format!("inproc://{}", unique_name("linger")), 0),
-        0
-    );
+mod zero_linger {
+    crate::support::unbound_peer_suite!(super::zero_linger_discards);
 }
 
 /// The bind side replies and closes at once (as `zpeer echo --count` does): with the default

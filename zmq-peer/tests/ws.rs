@@ -1,17 +1,19 @@
 //! ws and wss through the facade (PROTOCOL.md §6, §11.1 L, libzmq's `test_ws_transport`):
 //! round trips with and without a path, `LAST_ENDPOINT` after a wildcard bind, 255- and
 //! 65536-octet messages, 10 ms heartbeats with reconnect disabled, shared and static bodies
-//! surviving client-side masking; over wss, an untrusted certificate, a wrong host name, a plain
-//! ws client against a wss server and a TLS client against a ws server are refused while a good
-//! client on the same bound socket keeps working.
+//! surviving client-side masking, a server close frame followed by a reconnect under the same
+//! routing id; over wss, an untrusted certificate, a wrong host name (set explicitly), a plain ws
+//! client against a wss server and a TLS client against a ws server are refused while a good
+//! client on the same bound socket keeps working, and without `WSS_HOSTNAME` only the chain is
+//! checked (as libzmq).
 #![cfg(feature = "ws")]
 
 mod support;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread;
 
 use zmq_peer::{Bytes, Context, Message, RoutingId, Socket, errno};
@@ -281,6 +283,90 @@ fn static_body_survives_masking() {
     }
 }
 
+/// A TCP forwarder for any number of connections that keeps the client side of each, so a test
+/// can write to the client as if it were the server.
+struct InjectingProxy {
+    /// `ws://127.0.0.1:<proxy port><path>`.
+    endpoint: String,
+    /// The client side of each accepted connection, in order.
+    clients: Arc<Mutex<Vec<TcpStream>>>,
+}
+
+impl InjectingProxy {
+    fn start(target: &str, path: &str) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("proxy listener");
+        let endpoint = format!(
+            "ws://{}{path}",
+            listener.local_addr().expect("proxy address")
+        );
+        let target = tcp_addr(target).to_owned();
+        let clients = Arc::new(Mutex::new(Vec::new()));
+        let clients2 = clients.clone();
+        thread::spawn(move || {
+            // Ends once no connection came for `WAIT` (the test is over by then).
+            while let Some(client) = accept_within(&listener, WAIT) {
+                client.set_nonblocking(false).expect("blocking");
+                let server = TcpStream::connect(&target).expect("proxy upstream");
+                clients2
+                    .lock()
+                    .expect("lock")
+                    .push(client.try_clone().expect("clone"));
+                forward(
+                    client.try_clone().expect("clone"),
+                    server.try_clone().expect("clone"),
+                    Arc::default(),
+                );
+                forward(server, client, Arc::default());
+            }
+        });
+        Self { endpoint, clients }
+    }
+
+    fn accepted(&self) -> usize {
+        self.clients.lock().expect("lock").len()
+    }
+
+    /// Writes `bytes` to the client of the `n`-th connection.
+    fn inject(&self, n: usize, bytes: &[u8]) {
+        let clients = self.clients.lock().expect("lock");
+        let mut client = clients[n].try_clone().expect("clone");
+        drop(clients);
+        client.write_all(bytes).expect("inject");
+    }
+}
+
+/// PROTOCOL.md §6.5: a close frame from the server ends the connection as a connection error,
+/// so the connecting side reconnects per `RECONNECT_IVL`; the routing id `connect_peer` returned
+/// still addresses the binder afterwards (which sees a new id for the new connection).
+#[test]
+fn server_close_frame_reconnects_under_the_same_routing_id() {
+    let ctx = Context::new();
+    let binder = peer(&ctx);
+    binder.bind("ws://127.0.0.1:*/close").expect("bind");
+    let endpoint = binder.last_endpoint().expect("LAST_ENDPOINT");
+    let proxy = InjectingProxy::start(&endpoint, "/close");
+    let connecter = peer(&ctx);
+    connecter.set_reconnect_ivl(10).expect("RECONNECT_IVL");
+    let to_binder = connecter
+        .connect_peer(&proxy.endpoint)
+        .expect("connect_peer");
+    let first = round_trip(&binder, &connecter, to_binder, b"before the close");
+    assert_eq!(proxy.accepted(), 1);
+
+    // The connection is idle (no heartbeats): a close frame (unmasked, from the "server"),
+    // status 1000 and reason "bye", lands on a frame boundary.
+    proxy.inject(0, b"\x88\x05\x03\xe8bye");
+    wait_until(WAIT, "a reconnect after the close frame", || {
+        proxy.accepted() >= 2
+    });
+    let second = round_trip(&binder, &connecter, to_binder, b"after the close");
+    assert_ne!(
+        first, second,
+        "the binder sees the new connection under a new id"
+    );
+    round_trip(&binder, &connecter, to_binder, b"and again");
+}
+
 // ---------------------------------------------------------------------------------------------
 // wss refusals.
 
@@ -292,7 +378,12 @@ const REFUSAL_WAIT_MS: i32 = 500;
 /// its resolved endpoint.
 #[cfg(feature = "wss")]
 fn wss_binder(ctx: &Context) -> (Socket, String) {
-    let cert = support::test_cert();
+    wss_binder_with(ctx, support::test_cert())
+}
+
+/// As [`wss_binder`], presenting `cert`.
+#[cfg(feature = "wss")]
+fn wss_binder_with(ctx: &Context, cert: &support::TestCert) -> (Socket, String) {
     let binder = peer(ctx);
     binder
         .set_wss_certificate(&cert.cert_pem, &cert.key_pem)
@@ -420,4 +511,57 @@ fn tls_client_against_ws_server_is_refused() {
     let to_binder_bad = bad.connect_peer(&tls).expect("connect_peer wss://");
     let good = peer(&ctx);
     assert_refused_while_good_client_works(&binder, &bad, to_binder_bad, &good, &endpoint);
+}
+
+/// libzmq (PROTOCOL.md §6.7): with `WSS_HOSTNAME` empty no host name check is made, but the
+/// chain must still verify. A certificate for "localhost" only, reached as
+/// `wss://127.0.0.1:PORT`, works; a certificate nobody trusts does not.
+#[cfg(feature = "wss")]
+#[test]
+fn wss_without_hostname_checks_the_chain_but_not_the_name() {
+    let ctx = Context::new();
+    let named_only = support::self_signed(&["localhost"]);
+    let (binder, endpoint) = wss_binder_with(&ctx, &named_only);
+    let by_ip = peer(&ctx);
+    by_ip
+        .set_wss_trust_pem(&named_only.cert_pem)
+        .expect("WSS_TRUST_PEM");
+    let to_binder = by_ip.connect_peer(&endpoint).expect("connect_peer by IP");
+    round_trip(&binder, &by_ip, to_binder, b"no name check");
+    // An explicit name is checked: the address is not in the certificate.
+    let explicit = peer(&ctx);
+    explicit
+        .set_wss_trust_pem(&named_only.cert_pem)
+        .expect("WSS_TRUST_PEM");
+    explicit
+        .set_wss_hostname("127.0.0.1")
+        .expect("WSS_HOSTNAME");
+    let to_binder_explicit = explicit.connect_peer(&endpoint).expect("connect_peer");
+    // Untrusted, no host name: refused.
+    let stranger = support::self_signed(&["localhost"]);
+    let untrusted = peer(&ctx);
+    untrusted
+        .set_wss_trust_pem(&stranger.cert_pem)
+        .expect("WSS_TRUST_PEM");
+    let to_binder_untrusted = untrusted.connect_peer(&endpoint).expect("connect_peer");
+    let good = peer(&ctx);
+    good.set_wss_trust_pem(&named_only.cert_pem)
+        .expect("WSS_TRUST_PEM");
+    assert_refused_while_good_client_works(
+        &binder,
+        &untrusted,
+        to_binder_untrusted,
+        &good,
+        &endpoint,
+    );
+    match explicit.try_send(msg(b"must not arrive", to_binder_explicit)) {
+        Ok(()) => {}
+        Err(e) => assert_eq!(e.errno(), errno::EHOSTUNREACH, "{e}"),
+    }
+    binder.set_rcvtimeo(REFUSAL_WAIT_MS).expect("RCVTIMEO");
+    assert_errno(
+        binder.recv(),
+        errno::EAGAIN,
+        "the explicit-name client's message",
+    );
 }

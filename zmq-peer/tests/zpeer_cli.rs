@@ -672,11 +672,38 @@ fn demo_runs_every_transport() {
                 .any(|l| l.starts_with(&format!("{transport}: round trips (us): "))),
             "no round trips for {transport}: {stdout}"
         );
+        // `{transport}: connecter knows the binder as routing id N, binder knows the connecter
+        // as M`: both ids are valid (non-zero u32) routing ids.
+        let ids = demo_routing_ids(&stdout, transport);
+        assert!(
+            ids.0 != 0 && ids.1 != 0,
+            "{transport}: routing ids must be non-zero: {stdout}"
+        );
     }
     assert!(
         stdout.contains("tcp: endpoint tcp://127.0.0.1:"),
         "resolved tcp port: {stdout}"
     );
+}
+
+/// The two routing ids on the demo's line for `transport` (exactly one such line).
+fn demo_routing_ids(stdout: &str, transport: &str) -> (u32, u32) {
+    let prefix = format!("{transport}: connecter knows the binder as routing id ");
+    let lines: Vec<&str> = stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix(&prefix))
+        .collect();
+    let [rest] = lines[..] else {
+        panic!("expected one routing id line for {transport}: {stdout}");
+    };
+    let (to_binder, to_connecter) = rest
+        .split_once(", binder knows the connecter as ")
+        .unwrap_or_else(|| panic!("malformed routing id line for {transport}: {rest}"));
+    let parse = |id: &str| {
+        id.parse::<u32>()
+            .unwrap_or_else(|e| panic!("{transport}: routing id {id:?}: {e}"))
+    };
+    (parse(to_binder), parse(to_connecter))
 }
 
 /// Splits `prefix k=v k=v ...` into its key/value pairs.
@@ -691,4 +718,55 @@ fn fields(line: &str, prefix: &str) -> Vec<(String, String)> {
             (k.to_owned(), v.to_owned())
         })
         .collect()
+}
+
+/// `--trust-system` (`ZMQ_WSS_TRUST_SYSTEM`) is a flag of the connecting commands: it stands in
+/// for `--trust` (no "needs --trust" usage error), and the system roots do not include our
+/// private test certificate, so a ping trusting only them is refused: a non-zero exit with a
+/// clear message, within its bounded --timeout. Together with `--trust` it works.
+#[cfg(feature = "wss")]
+#[test]
+fn wss_trust_system_flag() {
+    let (_dir, cert, key) = cert_files();
+    let server = Server::start(&[
+        "echo",
+        "wss://127.0.0.1:*",
+        "--cert",
+        &cert,
+        "--key",
+        &key,
+        "--count",
+        "1",
+    ]);
+    for extra in [&[][..], &["--hostname", "localhost"][..]] {
+        let mut args = vec!["ping", server.endpoint.as_str(), "--trust-system"];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["--timeout", "0.5"]);
+        let (status, stdout, stderr) = run(&args);
+        assert!(!status.success(), "{args:?}: {stdout:?} {stderr:?}");
+        assert!(!stderr.contains("usage:"), "{args:?}: parsed, {stderr:?}");
+        // The system store either lacks our CA (no echo in time) or is empty on this machine
+        // (the connect is refused up front); both say so.
+        assert!(
+            (status.code() == Some(1) && stderr.contains("no echo of message 0 within 0.5s"))
+                || (status.code() == Some(2) && stderr.contains("system trust store")),
+            "{args:?}: {status:?} {stderr:?}"
+        );
+        assert!(stdout.is_empty(), "{stdout:?}");
+    }
+    // With --trust as well, the private certificate is trusted.
+    let (status, stdout, stderr) =
+        run(&["ping", &server.endpoint, "--trust-system", "--trust", &cert]);
+    assert!(status.success(), "--trust-system --trust: {stderr}");
+    assert_eq!(stdout.trim(), "ok 1");
+    assert!(server.finish().0.success());
+    // A flag takes no value; --hostname alone still needs some trust.
+    for args in [
+        vec!["ping", "wss://127.0.0.1:1", "--trust-system=yes"],
+        vec!["ping", "wss://127.0.0.1:1", "--hostname", "localhost"],
+    ] {
+        let (status, _, stderr) = run(&args);
+        assert_eq!(status.code(), Some(2), "{args:?}: {stderr:?}");
+        assert!(stderr.contains("usage:"), "{args:?}: {stderr:?}");
+    }
 }

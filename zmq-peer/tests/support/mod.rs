@@ -145,6 +145,52 @@ impl Transport {
         }
         socket
     }
+
+    /// A concrete endpoint (no wildcard) that nobody is bound to yet and that a later `bind`
+    /// can take: an ephemeral tcp port the kernel just released (tcp, ws, wss), a path in a
+    /// fresh temp dir, a unique abstract or inproc name. For "peer not there yet" tests,
+    /// which connect first by nature; both inproc variants give an inproc name.
+    pub(crate) fn unbound_endpoint(self) -> TestEndpoint {
+        let bind = match self {
+            Self::Tcp => format!("tcp://127.0.0.1:{}", unused_tcp_port()),
+            Self::IpcPath => {
+                let dir = tempdir();
+                let bind = format!("ipc://{}/x", dir.path().display());
+                return TestEndpoint {
+                    bind,
+                    _dir: Some(dir),
+                };
+            }
+            Self::IpcAbstract => format!("ipc://@{}", unique_name("zmq-peer-test")),
+            Self::InprocBindFirst | Self::InprocConnectFirst => {
+                format!("inproc://{}", unique_name("peer"))
+            }
+            #[cfg(feature = "ws")]
+            Self::Ws => format!("ws://127.0.0.1:{}/peer", unused_tcp_port()),
+            #[cfg(feature = "wss")]
+            Self::Wss => format!("wss://127.0.0.1:{}/peer", unused_tcp_port()),
+        };
+        TestEndpoint { bind, _dir: None }
+    }
+
+    /// A socket of `kind` with bounded send and receive timeouts, prepared for this transport
+    /// as [`Transport::peer`] prepares a PEER (for wss: certificate, key and trust).
+    pub(crate) fn socket(self, ctx: &Context, kind: SocketType) -> Socket {
+        let socket = ctx.socket(kind).expect("create a socket");
+        socket.set_rcvtimeo(WAIT_MS).expect("set RCVTIMEO");
+        socket.set_sndtimeo(WAIT_MS).expect("set SNDTIMEO");
+        #[cfg(feature = "wss")]
+        if self == Self::Wss {
+            let cert = test_cert();
+            socket
+                .set_wss_certificate(&cert.cert_pem, &cert.key_pem)
+                .expect("set WSS_CERT_PEM / WSS_KEY_PEM");
+            socket
+                .set_wss_trust_pem(&cert.cert_pem)
+                .expect("set WSS_TRUST_PEM");
+        }
+        socket
+    }
 }
 
 /// A self-signed certificate for `127.0.0.1` and `localhost` and its private key, PEM.
@@ -218,6 +264,88 @@ macro_rules! transport_suite {
 )]
 pub(crate) use transport_suite;
 
+/// Like `transport_suite!` without the inproc bind-first case, for tests whose peer is not
+/// there yet when the connect happens: over inproc that is connect-before-bind by nature, so one
+/// inproc test (`inproc_connect_first`) covers it. Use with [`Transport::unbound_endpoint`].
+#[allow(
+    unused_macros,
+    reason = "not every test crate runs a per-transport suite"
+)]
+macro_rules! unbound_peer_suite {
+    ($runner:path) => {
+        #[test]
+        fn tcp() {
+            $runner($crate::support::Transport::Tcp);
+        }
+        #[test]
+        fn ipc_path() {
+            $runner($crate::support::Transport::IpcPath);
+        }
+        #[test]
+        fn ipc_abstract() {
+            $runner($crate::support::Transport::IpcAbstract);
+        }
+        #[test]
+        fn inproc_connect_first() {
+            $runner($crate::support::Transport::InprocConnectFirst);
+        }
+        #[cfg(feature = "ws")]
+        #[test]
+        fn ws() {
+            $runner($crate::support::Transport::Ws);
+        }
+        #[cfg(feature = "wss")]
+        #[test]
+        fn wss() {
+            $runner($crate::support::Transport::Wss);
+        }
+    };
+}
+#[allow(
+    unused_imports,
+    reason = "not every test crate runs a per-transport suite"
+)]
+pub(crate) use unbound_peer_suite;
+
+/// Like `transport_suite!` for the transports that carry ZMTP on the wire (tcp, ipc path and
+/// abstract, ws, wss): the ones with a handshake, socket-type check and bytes a peer can break.
+/// inproc links socket cores directly and has none of these.
+#[allow(
+    unused_macros,
+    reason = "not every test crate runs a per-transport suite"
+)]
+macro_rules! wire_suite {
+    ($runner:path) => {
+        #[test]
+        fn tcp() {
+            $runner($crate::support::Transport::Tcp);
+        }
+        #[test]
+        fn ipc_path() {
+            $runner($crate::support::Transport::IpcPath);
+        }
+        #[test]
+        fn ipc_abstract() {
+            $runner($crate::support::Transport::IpcAbstract);
+        }
+        #[cfg(feature = "ws")]
+        #[test]
+        fn ws() {
+            $runner($crate::support::Transport::Ws);
+        }
+        #[cfg(feature = "wss")]
+        #[test]
+        fn wss() {
+            $runner($crate::support::Transport::Wss);
+        }
+    };
+}
+#[allow(
+    unused_imports,
+    reason = "not every test crate runs a per-transport suite"
+)]
+pub(crate) use wire_suite;
+
 /// A name no other test (in this or another test process) uses.
 pub(crate) fn unique_name(prefix: &str) -> String {
     static COUNTER: AtomicUsize = AtomicUsize::new(0);
@@ -246,6 +374,12 @@ pub(crate) fn unused_tcp_endpoint() -> String {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
     let port = listener.local_addr().expect("local addr").port();
     format!("tcp://127.0.0.1:{port}")
+}
+
+/// A tcp port on 127.0.0.1 nobody listens on (one the kernel just handed out and released).
+pub(crate) fn unused_tcp_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
+    listener.local_addr().expect("local addr").port()
 }
 
 /// The `host:port` part of a `tcp://host:port` or `ws[s]://host:port/path` endpoint.
@@ -650,5 +784,101 @@ pub(crate) fn accept_within(listener: &TcpListener, limit: Duration) -> Option<T
             }
             Err(error) => panic!("accept: {error}"),
         }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A hand-written ZWS 2.0 client (PROTOCOL.md §6.2, §6.4): plain bytes over a `TcpStream`, as
+// zmq-transport's ws tests do, without a WebSocket library.
+
+/// The sub-protocols a libzmq NULL client offers (PROTOCOL.md §6.2).
+pub(crate) const ZWS_NULL_PROTOCOLS: &str = "ZWS2.0/NULL,ZWS2.0";
+
+/// The READY a PEER sends over ZWS: the COMMAND flag octet `0x02`, then the ZMTP command body.
+pub(crate) const ZWS_PEER_READY: &[u8] = b"\x02\x05READY\x0bSocket-Type\x00\x00\x00\x04PEER";
+
+/// The READY of a `socket_type` socket as a ZWS message payload: the COMMAND flag `0x02`, then
+/// the same command body as over ZMTP.
+pub(crate) fn zws_ready(socket_type: &str) -> Vec<u8> {
+    let mut payload = vec![0x02];
+    payload.extend_from_slice(&ready_command(socket_type)[2..]);
+    payload
+}
+
+/// The WebSocket opcode of a text message (RFC 6455 §5.2).
+pub(crate) const WS_TEXT: u8 = 0x1;
+/// The WebSocket opcode of a binary message (RFC 6455 §5.2).
+pub(crate) const WS_BINARY: u8 = 0x2;
+
+/// A well-formed HTTP upgrade request for `path` on `host` as libzmq's client writes it
+/// (PROTOCOL.md §6.2), offering `protocols`.
+pub(crate) fn ws_upgrade_request(host: &str, path: &str, protocols: &str) -> Vec<u8> {
+    format!(
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: {protocols}\r\n\
+         Sec-WebSocket-Version: 13\r\n\r\n"
+    )
+    .into_bytes()
+}
+
+/// The mask of every frame [`ws_client_frame`] makes (a client must mask; any key will do).
+pub(crate) const WS_MASK: [u8; 4] = [0x37, 0xFA, 0x21, 0x3D];
+
+/// One final client-to-server WebSocket frame with `opcode`, masked with [`WS_MASK`], carrying
+/// `payload` (RFC 6455 §5.2).
+pub(crate) fn ws_client_frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
+    let len = u64::try_from(payload.len()).expect("length fits u64");
+    let mut frame = ws_frame_header(opcode, len, true);
+    frame.extend(
+        payload
+            .iter()
+            .enumerate()
+            .map(|(i, octet)| octet ^ WS_MASK[i % 4]),
+    );
+    frame
+}
+
+/// The header of a final WebSocket frame with `opcode` announcing `len` payload octets; with
+/// `masked`, followed by [`WS_MASK`]. The length is a claim: the payload may never follow.
+pub(crate) fn ws_frame_header(opcode: u8, len: u64, masked: bool) -> Vec<u8> {
+    let mask_bit = if masked { 0x80 } else { 0 };
+    let mut header = vec![0x80 | opcode];
+    match len {
+        0..=125 => header.push(mask_bit | u8::try_from(len).expect("<= 125")),
+        126..=0xFFFF => {
+            header.push(mask_bit | 126);
+            header.extend_from_slice(&u16::try_from(len).expect("<= 0xFFFF").to_be_bytes());
+        }
+        _ => {
+            header.push(mask_bit | 127);
+            header.extend_from_slice(&len.to_be_bytes());
+        }
+    }
+    if masked {
+        header.extend_from_slice(&WS_MASK);
+    }
+    header
+}
+
+impl RawPeer {
+    /// Connects to a `ws://host:port/path` endpoint and completes the HTTP upgrade offering
+    /// the NULL sub-protocols; the server's READY is left unread.
+    pub(crate) fn connect_ws(endpoint: &str) -> Self {
+        let mut raw = Self::connect(endpoint);
+        let addr = tcp_addr(endpoint);
+        raw.send(&ws_upgrade_request(addr, "/peer", ZWS_NULL_PROTOCOLS));
+        let head = raw.read_http_head();
+        assert!(head.starts_with("HTTP/1.1 101 "), "upgrade refused: {head}");
+        raw
+    }
+
+    /// Reads an HTTP response head, up to and including the empty line.
+    pub(crate) fn read_http_head(&mut self) -> String {
+        let mut head = Vec::new();
+        while !head.ends_with(b"\r\n\r\n") {
+            head.extend_from_slice(&self.read_exact(1));
+            assert!(head.len() < 64 * 1024, "endless HTTP head");
+        }
+        String::from_utf8(head).expect("an ASCII HTTP head")
     }
 }
