@@ -147,6 +147,24 @@ fn ws_endpoints_without_a_path_are_accepted() {
     }
 }
 
+/// libzmq resolves a ws / wss host inside `zmq_connect` (PROTOCOL.md §6.1): a name that does not
+/// resolve is EINVAL at once, where tcp would resolve it later on the I/O thread.
+#[cfg(feature = "wss")]
+#[test]
+fn unresolvable_ws_host_is_einval_at_connect() {
+    let ctx = Context::new();
+    let socket = Transport::Wss.peer(&ctx);
+    socket.set_linger(0).expect("LINGER 0");
+    for scheme in ["ws", "wss"] {
+        let endpoint = format!("{scheme}://{}:5555/p", support::UNRESOLVABLE_HOST);
+        let err = socket.connect_peer(&endpoint).expect_err(&endpoint);
+        assert_eq!(err.errno(), errno::EINVAL, "{endpoint}: {err:?}");
+    }
+    // The same name over tcp is accepted: resolved on the I/O thread, attempt after attempt.
+    let tcp = format!("tcp://{}:5555", support::UNRESOLVABLE_HOST);
+    socket.connect_peer(&tcp).expect("tcp resolves later");
+}
+
 /// A wss connect with nothing to trust (no `WSS_TRUST_PEM`, no `WSS_TRUST_SYSTEM`) could never
 /// verify a server: EINVAL at once, with the reason in the error text.
 #[cfg(feature = "wss")]

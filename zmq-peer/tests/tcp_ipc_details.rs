@@ -322,10 +322,11 @@ fn unresolvable_name_is_retried_in_the_background() {
     let ctx = Context::new();
     let (socket, events) = reconnecting_peer(&ctx, 20, 0);
     socket.set_sndhwm(5).expect("SNDHWM");
-    let endpoint = "tcp://nonexistent.invalid:5555";
+    let endpoint = format!("tcp://{}:5555", support::UNRESOLVABLE_HOST);
     let rid = within(WAIT, "connect_peer to an unresolvable name", {
         let socket = socket.clone();
-        move || socket.connect_peer(endpoint)
+        let endpoint = endpoint.clone();
+        move || socket.connect_peer(&endpoint)
     })
     .expect("connect_peer succeeds before any resolution");
     for i in 0_u8..5 {
@@ -338,7 +339,7 @@ fn unresolvable_name_is_retried_in_the_background() {
         errno::EAGAIN,
         "6th try_send",
     );
-    let seen = retries(&events, endpoint, 3);
+    let seen = retries(&events, &endpoint, 3);
     assert!(
         seen.iter().all(|(_, reason)| !reason.is_empty()),
         "{seen:?}"

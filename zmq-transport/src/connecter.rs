@@ -44,9 +44,9 @@ pub(crate) fn validate(endpoint: &Endpoint, opts: &ConnOptions) -> Result<(), Tr
         #[cfg(feature = "tcp")]
         Endpoint::Tcp(tcp) => crate::tcp::validate_connect(tcp, opts.ipv6),
         #[cfg(feature = "ws")]
-        Endpoint::Ws(ws) => crate::tcp::validate_connect(&ws.tcp(), opts.ipv6),
+        Endpoint::Ws(ws) => validate_ws(&ws.tcp(), opts),
         #[cfg(feature = "wss")]
-        Endpoint::Wss(ws) => crate::tcp::validate_connect(&ws.tcp(), opts.ipv6),
+        Endpoint::Wss(ws) => validate_ws(&ws.tcp(), opts),
         #[cfg(feature = "ipc")]
         Endpoint::Ipc(ipc) => crate::ipc::connect_addr(ipc).map(drop),
         other => Err(crate::endpoint::EndpointError::UnsupportedTransport(
@@ -54,6 +54,25 @@ pub(crate) fn validate(endpoint: &Endpoint, opts: &ConnOptions) -> Result<(), Tr
         )
         .into()),
     }
+}
+
+/// Checks a ws / wss connect address, resolving its host name now.
+///
+/// Unlike tcp, libzmq resolves a ws host synchronously inside `zmq_connect`, so a name that
+/// does not resolve is `EINVAL` at once (PROTOCOL.md §6.1); each attempt resolves it again on
+/// the I/O thread. Numeric addresses need no lookup.
+#[cfg(feature = "ws")]
+fn validate_ws(
+    tcp: &crate::endpoint::TcpEndpoint,
+    opts: &ConnOptions,
+) -> Result<(), TransportError> {
+    crate::tcp::validate_connect(tcp, opts.ipv6)?;
+    crate::tcp::resolve_connect(tcp, opts.ipv6)
+        .map(drop)
+        .map_err(|err| {
+            crate::endpoint::EndpointError::Invalid(format!("cannot resolve {}: {err}", tcp.host))
+                .into()
+        })
 }
 
 #[cfg(feature = "ipc")]

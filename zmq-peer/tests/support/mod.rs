@@ -882,3 +882,9 @@ impl RawPeer {
         String::from_utf8(head).expect("an ASCII HTTP head")
     }
 }
+
+/// A host name that never resolves and never reaches the network: its first label is 64
+/// octets, over DNS's 63-octet limit, so the system resolver refuses it before sending any query
+/// (tests only talk to loopback).
+pub(crate) const UNRESOLVABLE_HOST: &str =
+    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.invalid";
