@@ -393,7 +393,10 @@ impl Probe {
             let kept = self.session.buffered_len() as u64;
             let pending = input.len() as u64;
             let header = MAX_HEADER_LEN as u64;
-            assert!(kept <= limit, "{kept} message octets held against a {limit}-octet limit");
+            assert!(
+                kept <= limit,
+                "{kept} message octets held against a {limit}-octet limit"
+            );
             let command = matches!(
                 FrameHeader::decode(&input[..]),
                 Ok(Decode::Complete { value, .. }) if value.command
