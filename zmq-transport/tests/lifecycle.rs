@@ -263,9 +263,15 @@ fn unbind_while_sending(
     Arc<support::Peer>,
     zmq_transport::Connecter,
 ) {
+    // Small kernel buffers: loopback autotuning may otherwise let the kernel absorb tens of MiB
+    // (tcp_rmem's maximum here is 32 MiB), and "the rest is stuck" would depend on it.
+    let mut server_opts = opts();
+    server_opts.sndbuf = 64 * 1024;
+    let mut client_opts = opts();
+    client_opts.rcvbuf = 64 * 1024;
     let acceptor = TestAcceptor::new(0, 0);
-    let listener = bind_local(server_io, opts(), acceptor.clone());
-    let (client, connecter) = connect(&client_io.handle(), listener.endpoint(), opts(), 0, 1);
+    let listener = bind_local(server_io, server_opts, acceptor.clone());
+    let (client, connecter) = connect(&client_io.handle(), listener.endpoint(), client_opts, 0, 1);
     client.send(Message::from(&b"hello"[..]));
     let server = acceptor.peer(0);
     assert_eq!(server.recv().unwrap(), Message::from(&b"hello"[..]));
