@@ -1213,7 +1213,12 @@ impl SocketCore {
 }
 
 /// How long a receiver spins (then yields) for input before parking on the condvar.
-const RECV_SPIN: Duration = Duration::from_micros(20);
+///
+/// Long enough to cover a loopback round trip (so neither side of a request/reply exchange
+/// sleeps, saving two futex wake-ups per round trip: tcp 64 B p50 about 0.5x of what 20 us
+/// gave), short enough not to starve the I/O threads on a 2-core machine (throughput within
+/// noise of 20 us; 200 us cost about 10 %). See BENCHMARKS.md, "Optimisations".
+const RECV_SPIN: Duration = Duration::from_micros(60);
 /// `spin_loop` hints between two looks at the clock.
 const SPIN_PAUSES: u32 = 64;
 /// Pure spinning rounds before each further round also yields the core.

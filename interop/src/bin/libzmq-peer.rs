@@ -3,6 +3,7 @@
 //! the same output lines, so a harness can compare the two implementations.
 #![allow(clippy::print_stdout, clippy::print_stderr, reason = "CLI")]
 
+use std::fmt;
 use std::process::ExitCode;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -97,6 +98,12 @@ fn on_endpoint(endpoint: &str) -> impl FnOnce(Errno) -> Failure {
         endpoint: endpoint.to_owned(),
         error: error.to_string(),
     }
+}
+
+/// [`on_error`] for the message numbered `index`: the context is only formatted on an error
+/// (a `format!` per message would be a visible share of a small-message run).
+fn on_error_at(what: &'static str, index: impl fmt::Display) -> impl FnOnce(Errno) -> Failure {
+    move |error| on_error(&format!("{what} {index}"))(error)
 }
 
 /// Maps any other libzmq error (exit status 1); an expired timeout reads as such.
@@ -218,7 +225,7 @@ fn receive_all(
     for index in 0..count {
         let len = socket
             .recv_msg(&mut msg, 0)
-            .map_err(on_error(&format!("receiving message {index}")))?;
+            .map_err(on_error_at("receiving message", index))?;
         started.get_or_insert_with(Instant::now);
         if len != size {
             return Err(Failure::Other(format!(
@@ -278,7 +285,7 @@ fn send_all(socket: &mut Socket, routing_id: u32, count: u64, size: usize) -> Re
         let mut msg = body.share().map_err(on_error("sharing a message"))?;
         socket
             .send_msg(&mut msg, 0)
-            .map_err(on_error(&format!("sending message {index}")))?;
+            .map_err(on_error_at("sending message", index))?;
     }
     Ok(())
 }
@@ -307,10 +314,10 @@ fn round_trips(
         let started = Instant::now();
         socket
             .send_msg(&mut msg, 0)
-            .map_err(on_error(&format!("sending message {index}")))?;
+            .map_err(on_error_at("sending message", index))?;
         let len = socket
             .recv_msg(&mut reply, 0)
-            .map_err(on_error(&format!("receiving the echo of message {index}")))?;
+            .map_err(on_error_at("receiving the echo of message", index))?;
         samples.push(started.elapsed());
         if len != size || reply.routing_id() != routing_id {
             return Err(Failure::Other(format!(
@@ -466,7 +473,7 @@ fn peers_bind(args: &PeersArgs) -> Result<(), Failure> {
     for index in 0..args.count {
         let (peer, _) = socket
             .recv(0)
-            .map_err(on_error(&format!("receiving the message of peer {index}")))?;
+            .map_err(on_error_at("receiving the message of peer", index))?;
         peers.push(peer);
     }
     let rss_kb = resident_set_kb()?;
@@ -501,7 +508,7 @@ fn peers_connect(args: &PeersArgs) -> Result<(), Failure> {
     for (index, peer) in peers.iter().enumerate() {
         socket
             .send_to(*peer, &[0x01], 0)
-            .map_err(on_error(&format!("sending the message of peer {index}")))?;
+            .map_err(on_error_at("sending the message of peer", index))?;
     }
     // Stay connected until peers-bind has measured (its acknowledgement), then leave.
     match socket.recv(0) {

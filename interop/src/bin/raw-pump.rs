@@ -349,6 +349,11 @@ fn read_message(reader: &mut impl Read, body: &mut Vec<u8>) -> io::Result<bool> 
     Ok(true)
 }
 
+/// [`on_io`] for the message numbered `index`: the context is only formatted on an error.
+fn on_io_at(what: &'static str, index: u64) -> impl FnOnce(io::Error) -> Failure {
+    move |error| on_io(&format!("{what} {index}"))(error)
+}
+
 /// Maps an I/O error while moving messages; a read timeout reads as such.
 fn on_io(context: &str) -> impl FnOnce(io::Error) -> Failure {
     move |error| {
@@ -409,9 +414,10 @@ fn thr_recv(
     let mut body = Vec::with_capacity(size);
     let mut started = None;
     for index in 0..count {
-        let context = format!("receiving message {index}");
-        if !read_message(&mut reader, &mut body).map_err(on_io(&context))? {
-            return Err(Failure::Other(format!("{context}: the sender hung up")));
+        if !read_message(&mut reader, &mut body).map_err(on_io_at("receiving message", index))? {
+            return Err(Failure::Other(format!(
+                "receiving message {index}: the sender hung up"
+            )));
         }
         started.get_or_insert_with(Instant::now);
         if body.len() != size {
@@ -432,7 +438,7 @@ fn thr_send(endpoint: &str, count: u64, size: usize) -> Result<(), Failure> {
     let (mut reader, mut writer) = split(connect(endpoint, DEFAULT_TIMEOUT)?)?;
     let body = vec![0x5A_u8; size];
     for index in 0..count {
-        write_message(&mut writer, &body).map_err(on_io(&format!("sending message {index}")))?;
+        write_message(&mut writer, &body).map_err(on_io_at("sending message", index))?;
     }
     writer.flush().map_err(on_io("sending"))?;
     writer
@@ -460,10 +466,13 @@ fn lat(endpoint: &str, count: u64, size: usize, timeout: Duration) -> Result<(),
         let started = Instant::now();
         write_message(&mut writer, &body)
             .and_then(|()| writer.flush())
-            .map_err(on_io(&format!("sending message {index}")))?;
-        let context = format!("receiving the echo of message {index}");
-        if !read_message(&mut reader, &mut reply).map_err(on_io(&context))? {
-            return Err(Failure::Other(format!("{context}: the echo hung up")));
+            .map_err(on_io_at("sending message", index))?;
+        if !read_message(&mut reader, &mut reply)
+            .map_err(on_io_at("receiving the echo of message", index))?
+        {
+            return Err(Failure::Other(format!(
+                "receiving the echo of message {index}: the echo hung up"
+            )));
         }
         samples.push(started.elapsed());
         // As `zpeer lat`: the length is checked, the content is not (no memcmp in the timing).
