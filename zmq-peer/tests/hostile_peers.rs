@@ -22,8 +22,8 @@ use zmq_peer::{Context, RoutingId, Socket};
 
 use support::{
     GREETING, PEER_READY, RawPeer, Transport, WAIT, WS_BINARY, WS_TEXT, ZWS_NULL_PROTOCOLS,
-    ZWS_PEER_READY, msg, peer, ready_command, wait_until, ws_client_frame, ws_frame_header,
-    ws_upgrade_request, zws_ready,
+    ZWS_PEER_READY, expect_closed, msg, peer, ready_command, wait_until, ws_client_frame,
+    ws_frame_header, ws_upgrade_request, zws_ready,
 };
 
 const MAXMSGSIZE: i64 = 1024;
@@ -381,39 +381,9 @@ impl RawStream {
     /// Reads until the other side closes the connection (EOF or reset), failing the test if
     /// that does not happen within `limit`. Returns every octet read before the close.
     fn expect_closed(&mut self, limit: Duration) -> Vec<u8> {
-        let deadline = Instant::now() + limit;
-        let mut seen = Vec::new();
-        let mut buf = [0_u8; 4096];
-        loop {
-            let read = match self {
-                Self::Tcp(stream) => stream.read(&mut buf),
-                Self::Unix(stream) => stream.read(&mut buf),
-            };
-            match read {
-                Ok(0) => return seen,
-                Ok(n) => seen.extend_from_slice(&buf[..n]),
-                Err(error)
-                    if matches!(
-                        error.kind(),
-                        ErrorKind::ConnectionReset
-                            | ErrorKind::ConnectionAborted
-                            | ErrorKind::BrokenPipe
-                    ) =>
-                {
-                    return seen;
-                }
-                Err(error)
-                    if matches!(
-                        error.kind(),
-                        ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
-                    ) => {}
-                Err(error) => panic!("raw read: {error}"),
-            }
-            assert!(
-                Instant::now() < deadline,
-                "connection still open after {limit:?} (read {} octets)",
-                seen.len()
-            );
+        match self {
+            Self::Tcp(stream) => expect_closed(stream, limit),
+            Self::Unix(stream) => expect_closed(stream, limit),
         }
     }
 }

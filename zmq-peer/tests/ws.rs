@@ -129,12 +129,7 @@ struct CountingProxy {
 
 impl CountingProxy {
     fn start(target: &str, path: &str) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("proxy listener");
-        let endpoint = format!(
-            "ws://{}{path}",
-            listener.local_addr().expect("proxy address")
-        );
-        let target = tcp_addr(target).to_owned();
+        let (listener, endpoint, target) = proxy_listener(target, path);
         let accepted = Arc::new(AtomicUsize::new(0));
         let upstream = Arc::new(AtomicUsize::new(0));
         let downstream = Arc::new(AtomicUsize::new(0));
@@ -146,12 +141,7 @@ impl CountingProxy {
             };
             accepted2.fetch_add(1, Ordering::SeqCst);
             let server = TcpStream::connect(&target).expect("proxy upstream");
-            forward(
-                client.try_clone().expect("clone"),
-                server.try_clone().expect("clone"),
-                up2,
-            );
-            forward(server, client, down2);
+            forward_both_ways(client, server, up2, down2);
         });
         Self {
             endpoint,
@@ -167,6 +157,33 @@ impl CountingProxy {
             self.downstream.load(Ordering::SeqCst),
         )
     }
+}
+
+/// A proxy's listener on a free loopback port, the `ws://127.0.0.1:<port><path>` endpoint it
+/// offers, and the `host:port` of the `target` endpoint it forwards to.
+fn proxy_listener(target: &str, path: &str) -> (TcpListener, String, String) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("proxy listener");
+    let endpoint = format!(
+        "ws://{}{path}",
+        listener.local_addr().expect("proxy address")
+    );
+    (listener, endpoint, tcp_addr(target).to_owned())
+}
+
+/// Forwards `client` to `server` (counted in `upstream`) and back (counted in `downstream`),
+/// each way on its own thread.
+fn forward_both_ways(
+    client: TcpStream,
+    server: TcpStream,
+    upstream: Arc<AtomicUsize>,
+    downstream: Arc<AtomicUsize>,
+) {
+    forward(
+        client.try_clone().expect("clone"),
+        server.try_clone().expect("clone"),
+        upstream,
+    );
+    forward(server, client, downstream);
 }
 
 /// Copies `from` to `to` on a new thread, adding every forwarded octet to `counter`.
@@ -294,12 +311,7 @@ struct InjectingProxy {
 
 impl InjectingProxy {
     fn start(target: &str, path: &str) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("proxy listener");
-        let endpoint = format!(
-            "ws://{}{path}",
-            listener.local_addr().expect("proxy address")
-        );
-        let target = tcp_addr(target).to_owned();
+        let (listener, endpoint, target) = proxy_listener(target, path);
         let clients = Arc::new(Mutex::new(Vec::new()));
         let clients2 = clients.clone();
         thread::spawn(move || {
@@ -311,12 +323,7 @@ impl InjectingProxy {
                     .lock()
                     .expect("lock")
                     .push(client.try_clone().expect("clone"));
-                forward(
-                    client.try_clone().expect("clone"),
-                    server.try_clone().expect("clone"),
-                    Arc::default(),
-                );
-                forward(server, client, Arc::default());
+                forward_both_ways(client, server, Arc::default(), Arc::default());
             }
         });
         Self { endpoint, clients }

@@ -186,20 +186,19 @@ fn cert_files() -> (tempfile::TempDir, String, String) {
     (dir, cert_path, key_path)
 }
 
+/// Starts `zpeer echo` on the wss `endpoint`, serving `cert` with `key`, for `count` messages.
+#[cfg(feature = "wss")]
+fn wss_echo_server(endpoint: &str, cert: &str, key: &str, count: &str) -> Server {
+    Server::start(&[
+        "echo", endpoint, "--cert", cert, "--key", key, "--count", count,
+    ])
+}
+
 #[cfg(feature = "wss")]
 #[test]
 fn echo_and_ping_over_wss() {
     let (_dir, cert, key) = cert_files();
-    let server = Server::start(&[
-        "echo",
-        "wss://127.0.0.1:*",
-        "--cert",
-        &cert,
-        "--key",
-        &key,
-        "--count",
-        "1",
-    ]);
+    let server = wss_echo_server("wss://127.0.0.1:*", &cert, &key, "1");
     assert!(
         server.endpoint.starts_with("wss://127.0.0.1:"),
         "endpoint {}",
@@ -215,16 +214,7 @@ fn echo_and_ping_over_wss() {
 #[test]
 fn wss_hostname_latency_and_refusal() {
     let (_dir, cert, key) = cert_files();
-    let server = Server::start(&[
-        "echo",
-        "wss://127.0.0.1:*/tls",
-        "--cert",
-        &cert,
-        "--key",
-        &key,
-        "--count",
-        "6",
-    ]);
+    let server = wss_echo_server("wss://127.0.0.1:*/tls", &cert, &key, "6");
     // A certificate the client does not trust: no echo, a timeout failure (status 1).
     let (_other_dir, other_cert, _) = cert_files();
     let (status, stdout, stderr) = run(&[
@@ -728,16 +718,7 @@ fn fields(line: &str, prefix: &str) -> Vec<(String, String)> {
 #[test]
 fn wss_trust_system_flag() {
     let (_dir, cert, key) = cert_files();
-    let server = Server::start(&[
-        "echo",
-        "wss://127.0.0.1:*",
-        "--cert",
-        &cert,
-        "--key",
-        &key,
-        "--count",
-        "1",
-    ]);
+    let server = wss_echo_server("wss://127.0.0.1:*", &cert, &key, "1");
     for extra in [&[][..], &["--hostname", "localhost"][..]] {
         let mut args = vec!["ping", server.endpoint.as_str(), "--trust-system"];
         args.extend_from_slice(extra);

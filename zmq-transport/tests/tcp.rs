@@ -5,11 +5,11 @@
 
 mod support;
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use support::{PATIENCE, TestAcceptor, body, connect, opts};
+use support::{PATIENCE, TestAcceptor, body, connect, opts, read_until_closed};
 use zmq_transport::{DisconnectReason, Endpoint, IoThread, TransportError};
 use zmtp_codec::Message;
 
@@ -121,21 +121,6 @@ fn connecter_link_survives_rebind_on_same_port() {
     // And the reverse direction works on the re-attached link.
     server.send(Message::from(&b"back"[..]));
     assert_eq!(client.recv().unwrap(), Message::from(&b"back"[..]));
-}
-
-/// Reads from a raw client until the server closes the connection (bounded).
-fn read_until_closed(stream: &mut TcpStream) -> Vec<u8> {
-    stream.set_read_timeout(Some(PATIENCE)).unwrap();
-    let mut got = Vec::new();
-    let mut buf = [0u8; 1024];
-    loop {
-        match stream.read(&mut buf) {
-            Ok(0) => return got,
-            Ok(n) => got.extend_from_slice(&buf[..n]),
-            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return got,
-            Err(e) => panic!("server did not close the connection: {e}"),
-        }
-    }
 }
 
 #[test]

@@ -12,31 +12,14 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use proptest::prelude::*;
-use support::{PATIENCE, TestAcceptor, body, connect, opts};
+use support::{PATIENCE, TestAcceptor, bind, body, connect, opts, read_until_closed};
 use tungstenite::client::IntoClientRequest;
 use tungstenite::http::HeaderValue;
 use tungstenite::protocol::WebSocket;
 use tungstenite::{Message as WsMessage, Utf8Bytes};
-use zmq_transport::{
-    ConnOptions, DisconnectReason, Endpoint, IoThread, Listener, WS_DEFAULT_MAX_MESSAGE,
-};
+use zmq_transport::{DisconnectReason, Endpoint, IoThread, Listener, WS_DEFAULT_MAX_MESSAGE};
 use zmtp_codec::ws::{WsProtocol, WsTransmit};
 use zmtp_codec::{Config, Framing, Message, ProtocolError, Session, SocketType};
-
-fn bind(
-    io: &IoThread,
-    ep: &str,
-    options: ConnOptions,
-    acceptor: &std::sync::Arc<TestAcceptor>,
-) -> Listener {
-    io.handle()
-        .bind(
-            &Endpoint::parse_bind(ep).unwrap(),
-            options,
-            acceptor.clone(),
-        )
-        .unwrap()
-}
 
 /// `host:port` of a resolved ws endpoint.
 fn addr_of(endpoint: &str) -> String {
@@ -363,21 +346,6 @@ fn raw_client_offering_only_plain_to_null_server_is_refused() {
         acceptor.peer(0).recv().unwrap(),
         Message::from(&b"fine"[..])
     );
-}
-
-/// Reads until the server closes the connection (bounded).
-fn read_until_closed(stream: &mut TcpStream) -> Vec<u8> {
-    stream.set_read_timeout(Some(PATIENCE)).unwrap();
-    let mut got = Vec::new();
-    let mut buf = [0u8; 1024];
-    loop {
-        match stream.read(&mut buf) {
-            Ok(0) => return got,
-            Ok(n) => got.extend_from_slice(&buf[..n]),
-            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return got,
-            Err(e) => panic!("server did not close the connection: {e}"),
-        }
-    }
 }
 
 #[test]

@@ -8,13 +8,13 @@
 
 mod support;
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::TcpStream;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
-use support::{PATIENCE, Peer, TestAcceptor, body, connect, opts};
+use support::{PATIENCE, Peer, TestAcceptor, bind, body, connect, opts, read_until_closed};
 use zmq_transport::{
     ConnOptions, Connecter, DisconnectReason, Endpoint, IoThread, Listener, TlsOptions,
     TransportError,
@@ -73,14 +73,34 @@ fn client_opts(trust: &Pki, hostname: Option<&str>) -> ConnOptions {
     o
 }
 
-fn bind(io: &IoThread, ep: &str, options: ConnOptions, acceptor: &Arc<TestAcceptor>) -> Listener {
-    io.handle()
-        .bind(
-            &Endpoint::parse_bind(ep).unwrap(),
-            options,
-            acceptor.clone(),
-        )
-        .unwrap()
+/// The two I/O threads of a test: the server's and the client's.
+fn io_threads() -> (IoThread, IoThread) {
+    (
+        IoThread::spawn("server-io").unwrap(),
+        IoThread::spawn("client-io").unwrap(),
+    )
+}
+
+/// Binds `wss://127.0.0.1:*`, serving `pki`'s chain.
+fn bind_wss(io: &IoThread, pki: &Pki, acceptor: &Arc<TestAcceptor>) -> Listener {
+    bind(io, "wss://127.0.0.1:*", server_opts(pki), acceptor)
+}
+
+/// Connects a client that trusts `trust`'s CA and checks `hostname` (as [`client_opts`]).
+fn connect_wss(
+    io: &IoThread,
+    endpoint: &str,
+    trust: &Pki,
+    hostname: Option<&str>,
+) -> (Arc<Peer>, Connecter) {
+    connect(&io.handle(), endpoint, client_opts(trust, hostname), 0, 0)
+}
+
+/// `client` sends `text`; the listener's `nth` accepted connection receives it.
+#[track_caller]
+fn assert_delivered(client: &Peer, acceptor: &TestAcceptor, nth: usize, text: &'static [u8]) {
+    client.send(Message::from(text));
+    assert_eq!(acceptor.peer(nth).recv().unwrap(), Message::from(text));
 }
 
 fn port_of(endpoint: &str) -> String {
@@ -97,7 +117,7 @@ fn good_client_works(
     acceptor: &TestAcceptor,
     nth: usize,
 ) -> (Arc<Peer>, Connecter) {
-    let (client, connecter) = connect(&io.handle(), endpoint, client_opts(pki, None), 0, 0);
+    let (client, connecter) = connect_wss(io, endpoint, pki, None);
     client.send(Message::from(&b"good"[..]));
     let server = acceptor.peer(nth);
     assert_eq!(server.recv().unwrap(), Message::from(&b"good"[..]));
@@ -109,8 +129,7 @@ fn good_client_works(
 #[test]
 fn trusted_server_all_sizes_by_ip_and_by_name() {
     let pki = pki(&["localhost", "127.0.0.1"]);
-    let server_io = IoThread::spawn("server-io").unwrap();
-    let client_io = IoThread::spawn("client-io").unwrap();
+    let (server_io, client_io) = io_threads();
     let acceptor = TestAcceptor::new(0, 0);
     let listener = bind(
         &server_io,
@@ -122,13 +141,7 @@ fn trusted_server_all_sizes_by_ip_and_by_name() {
     assert!(endpoint.starts_with("wss://127.0.0.1:"), "{endpoint}");
     assert!(endpoint.ends_with("/secure/path"), "{endpoint}");
 
-    let (client, _c) = connect(
-        &client_io.handle(),
-        &endpoint,
-        client_opts(&pki, None),
-        0,
-        0,
-    );
+    let (client, _c) = connect_wss(&client_io, &endpoint, &pki, None);
     client.events.wait_handshakes(1);
     let server = acceptor.peer(0);
     for (i, size) in [0usize, 1, 255, 256, 65536, 1 << 20]
@@ -161,12 +174,8 @@ fn trusted_server_all_sizes_by_ip_and_by_name() {
 
     // By DNS name (the certificate's other subject alternative name).
     let by_name = format!("wss://localhost:{}/", port_of(&endpoint));
-    let (named, _c2) = connect(&client_io.handle(), &by_name, client_opts(&pki, None), 0, 0);
-    named.send(Message::from(&b"by name"[..]));
-    assert_eq!(
-        acceptor.peer(1).recv().unwrap(),
-        Message::from(&b"by name"[..])
-    );
+    let (named, _c2) = connect_wss(&client_io, &by_name, &pki, None);
+    assert_delivered(&named, &acceptor, 1, b"by name");
     assert_eq!(client.events.disconnect_count(), 0);
     assert_eq!(named.events.disconnect_count(), 0);
 }
@@ -189,23 +198,11 @@ fn assert_tls_refusals(client: &Peer, n: usize, needle: &str) {
 fn untrusted_certificate_is_refused_and_retried() {
     let pki_a = pki(&["localhost", "127.0.0.1"]);
     let pki_b = pki(&["localhost", "127.0.0.1"]);
-    let server_io = IoThread::spawn("server-io").unwrap();
-    let client_io = IoThread::spawn("client-io").unwrap();
+    let (server_io, client_io) = io_threads();
     let acceptor = TestAcceptor::new(0, 0);
-    let listener = bind(
-        &server_io,
-        "wss://127.0.0.1:*",
-        server_opts(&pki_a),
-        &acceptor,
-    );
+    let listener = bind_wss(&server_io, &pki_a, &acceptor);
     // Trusts another CA.
-    let (bad, _bad_c) = connect(
-        &client_io.handle(),
-        listener.endpoint(),
-        client_opts(&pki_b, None),
-        0,
-        0,
-    );
+    let (bad, _bad_c) = connect_wss(&client_io, listener.endpoint(), &pki_b, None);
     bad.send(Message::from(&b"never"[..]));
     // Two refusals: the connecter keeps retrying per its reconnect policy.
     assert_tls_refusals(&bad, 2, "certificate");
@@ -216,53 +213,30 @@ fn untrusted_certificate_is_refused_and_retried() {
 #[test]
 fn wrong_hostname_is_refused() {
     let pki = pki(&["localhost", "127.0.0.1"]);
-    let server_io = IoThread::spawn("server-io").unwrap();
-    let client_io = IoThread::spawn("client-io").unwrap();
+    let (server_io, client_io) = io_threads();
     let acceptor = TestAcceptor::new(0, 0);
-    let listener = bind(
-        &server_io,
-        "wss://127.0.0.1:*",
-        server_opts(&pki),
-        &acceptor,
-    );
-    let (bad, _bad_c) = connect(
-        &client_io.handle(),
-        listener.endpoint(),
-        client_opts(&pki, Some("wrong.example")),
-        0,
-        0,
-    );
+    let listener = bind_wss(&server_io, &pki, &acceptor);
+    let (bad, _bad_c) = connect_wss(&client_io, listener.endpoint(), &pki, Some("wrong.example"));
     assert_tls_refusals(&bad, 1, "certificate");
     // A certificate without the IP address: naming the address explicitly fails the check.
     let named_only = self::pki(&["localhost"]);
     let acceptor2 = TestAcceptor::new(0, 0);
-    let listener2 = bind(
-        &server_io,
-        "wss://127.0.0.1:*",
-        server_opts(&named_only),
-        &acceptor2,
-    );
-    let (by_ip, _c) = connect(
-        &client_io.handle(),
+    let listener2 = bind_wss(&server_io, &named_only, &acceptor2);
+    let (by_ip, _c) = connect_wss(
+        &client_io,
         listener2.endpoint(),
-        client_opts(&named_only, Some("127.0.0.1")),
-        0,
-        0,
+        &named_only,
+        Some("127.0.0.1"),
     );
     assert_tls_refusals(&by_ip, 1, "certificate");
     // ... while the right name passes.
-    let (fixed, _c2) = connect(
-        &client_io.handle(),
+    let (fixed, _c2) = connect_wss(
+        &client_io,
         listener2.endpoint(),
-        client_opts(&named_only, Some("localhost")),
-        0,
-        0,
+        &named_only,
+        Some("localhost"),
     );
-    fixed.send(Message::from(&b"named"[..]));
-    assert_eq!(
-        acceptor2.peer(0).recv().unwrap(),
-        Message::from(&b"named"[..])
-    );
+    assert_delivered(&fixed, &acceptor2, 0, b"named");
     let _good = good_client_works(&client_io, listener.endpoint(), &pki, &acceptor, 0);
 }
 
@@ -271,40 +245,19 @@ fn wrong_hostname_is_refused() {
 #[test]
 fn without_hostname_the_name_is_not_checked() {
     let named_only = pki(&["localhost"]);
-    let server_io = IoThread::spawn("server-io").unwrap();
-    let client_io = IoThread::spawn("client-io").unwrap();
+    let (server_io, client_io) = io_threads();
     let acceptor = TestAcceptor::new(0, 0);
-    let listener = bind(
-        &server_io,
-        "wss://127.0.0.1:*",
-        server_opts(&named_only),
-        &acceptor,
-    );
+    let listener = bind_wss(&server_io, &named_only, &acceptor);
     assert!(listener.endpoint().starts_with("wss://127.0.0.1:"));
     let (client, _c) =
         good_client_works(&client_io, listener.endpoint(), &named_only, &acceptor, 0);
     // An empty host name is the same as none.
-    let (empty, _c2) = connect(
-        &client_io.handle(),
-        listener.endpoint(),
-        client_opts(&named_only, Some("")),
-        0,
-        0,
-    );
-    empty.send(Message::from(&b"empty name"[..]));
-    assert_eq!(
-        acceptor.peer(1).recv().unwrap(),
-        Message::from(&b"empty name"[..])
-    );
+    let (empty, _c2) = connect_wss(&client_io, listener.endpoint(), &named_only, Some(""));
+    assert_delivered(&empty, &acceptor, 1, b"empty name");
     // By a DNS name the certificate does not carry either.
     let other_name = pki(&["not-this-host.example"]);
     let acceptor2 = TestAcceptor::new(0, 0);
-    let listener2 = bind(
-        &server_io,
-        "wss://127.0.0.1:*",
-        server_opts(&other_name),
-        &acceptor2,
-    );
+    let listener2 = bind_wss(&server_io, &other_name, &acceptor2);
     let by_name = format!("wss://localhost:{}/", port_of(listener2.endpoint()));
     let _named = good_client_works(&client_io, &by_name, &other_name, &acceptor2, 0);
     assert_eq!(client.events.disconnect_count(), 0);
@@ -314,25 +267,13 @@ fn without_hostname_the_name_is_not_checked() {
 /// Without a host name the chain is still verified: only the name error is waived.
 #[test]
 fn without_hostname_the_chain_is_still_verified() {
-    let server_io = IoThread::spawn("server-io").unwrap();
-    let client_io = IoThread::spawn("client-io").unwrap();
+    let (server_io, client_io) = io_threads();
     // A chain from a CA the client does not trust, for a name the client does not use.
     let served = pki(&["elsewhere.example"]);
     let trusted = pki(&["elsewhere.example"]);
     let acceptor = TestAcceptor::new(0, 0);
-    let listener = bind(
-        &server_io,
-        "wss://127.0.0.1:*",
-        server_opts(&served),
-        &acceptor,
-    );
-    let (untrusted, _c) = connect(
-        &client_io.handle(),
-        listener.endpoint(),
-        client_opts(&trusted, None),
-        0,
-        0,
-    );
+    let listener = bind_wss(&server_io, &served, &acceptor);
+    let (untrusted, _c) = connect_wss(&client_io, listener.endpoint(), &trusted, None);
     // (Both test CAs carry the same name, so rustls reports the signature, not the issuer.)
     assert_tls_refusals(&untrusted, 1, "invalid peer certificate");
     assert_not_a_name_error(&untrusted);
@@ -342,19 +283,8 @@ fn without_hostname_the_chain_is_still_verified() {
         params.not_after = rcgen::date_time_ymd(2001, 1, 1);
     });
     let acceptor2 = TestAcceptor::new(0, 0);
-    let listener2 = bind(
-        &server_io,
-        "wss://127.0.0.1:*",
-        server_opts(&expired),
-        &acceptor2,
-    );
-    let (stale, _c2) = connect(
-        &client_io.handle(),
-        listener2.endpoint(),
-        client_opts(&expired, None),
-        0,
-        0,
-    );
+    let listener2 = bind_wss(&server_io, &expired, &acceptor2);
+    let (stale, _c2) = connect_wss(&client_io, listener2.endpoint(), &expired, None);
     assert_tls_refusals(&stale, 1, "expired");
     assert_not_a_name_error(&stale);
     assert_eq!(acceptor.count() + acceptor2.count(), 0);
@@ -373,15 +303,9 @@ fn assert_not_a_name_error(client: &Peer) {
 #[test]
 fn plain_ws_client_against_wss_server_is_refused() {
     let pki = pki(&["127.0.0.1"]);
-    let server_io = IoThread::spawn("server-io").unwrap();
-    let client_io = IoThread::spawn("client-io").unwrap();
+    let (server_io, client_io) = io_threads();
     let acceptor = TestAcceptor::new(0, 0);
-    let listener = bind(
-        &server_io,
-        "wss://127.0.0.1:*",
-        server_opts(&pki),
-        &acceptor,
-    );
+    let listener = bind_wss(&server_io, &pki, &acceptor);
     let plain = format!("ws://127.0.0.1:{}/", port_of(listener.endpoint()));
     let (bad, _bad_c) = connect(&client_io.handle(), &plain, opts(), 0, 0);
     bad.events.wait_disconnects(1);
@@ -401,12 +325,11 @@ fn plain_ws_client_against_wss_server_is_refused() {
 #[test]
 fn tls_client_against_ws_server_is_refused() {
     let pki = pki(&["127.0.0.1"]);
-    let server_io = IoThread::spawn("server-io").unwrap();
-    let client_io = IoThread::spawn("client-io").unwrap();
+    let (server_io, client_io) = io_threads();
     let acceptor = TestAcceptor::new(0, 0);
     let listener = bind(&server_io, "ws://127.0.0.1:*", opts(), &acceptor);
     let secure = format!("wss://127.0.0.1:{}/", port_of(listener.endpoint()));
-    let (bad, _bad_c) = connect(&client_io.handle(), &secure, client_opts(&pki, None), 0, 0);
+    let (bad, _bad_c) = connect_wss(&client_io, &secure, &pki, None);
     bad.events.wait_disconnects(2);
     assert_eq!(bad.events.handshake_count(), 0);
     for (reason, will_reconnect) in bad.events.disconnects.lock().unwrap().iter() {
@@ -419,11 +342,7 @@ fn tls_client_against_ws_server_is_refused() {
     }
     // A ws client on the same listener works.
     let (good, _c) = connect(&client_io.handle(), listener.endpoint(), opts(), 0, 0);
-    good.send(Message::from(&b"plain"[..]));
-    assert_eq!(
-        acceptor.peer(0).recv().unwrap(),
-        Message::from(&b"plain"[..])
-    );
+    assert_delivered(&good, &acceptor, 0, b"plain");
     assert_eq!(acceptor.count(), 1);
 }
 
@@ -469,21 +388,6 @@ fn configuration_errors_are_typed() {
     assert!(matches!(err, TransportError::Tls(_)), "{err:?}");
 }
 
-/// Reads until the server closes the connection (bounded by [`PATIENCE`]).
-fn read_until_closed(stream: &mut TcpStream) -> Vec<u8> {
-    stream.set_read_timeout(Some(PATIENCE)).unwrap();
-    let mut got = Vec::new();
-    let mut buf = [0u8; 1024];
-    loop {
-        match stream.read(&mut buf) {
-            Ok(0) => return got,
-            Ok(n) => got.extend_from_slice(&buf[..n]),
-            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return got,
-            Err(e) => panic!("server did not close the connection: {e}"),
-        }
-    }
-}
-
 /// The first 16 octets of a TLS 1.2+ `ClientHello` record announcing 200 octets: a TLS handshake
 /// record header, then the start of the handshake message, cut short.
 const HALF_CLIENT_HELLO: [u8; 16] = [
@@ -496,8 +400,7 @@ const HALF_CLIENT_HELLO: [u8; 16] = [
 #[test]
 fn stalled_tls_handshake_is_dropped_at_the_deadline() {
     let pki = pki(&["127.0.0.1"]);
-    let server_io = IoThread::spawn("server-io").unwrap();
-    let client_io = IoThread::spawn("client-io").unwrap();
+    let (server_io, client_io) = io_threads();
     let mut options = server_opts(&pki);
     options.codec.handshake_timeout = Some(Duration::from_millis(200));
     let acceptor = TestAcceptor::new(0, 0);
@@ -533,9 +436,5 @@ fn stalled_tls_handshake_is_dropped_at_the_deadline() {
     }
     assert_eq!(acceptor.count(), 1);
     // The good connection outlives the deadline.
-    client.send(Message::from(&b"after the deadline"[..]));
-    assert_eq!(
-        acceptor.peer(0).recv().unwrap(),
-        Message::from(&b"after the deadline"[..])
-    );
+    assert_delivered(&client, &acceptor, 0, b"after the deadline");
 }

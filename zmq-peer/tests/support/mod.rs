@@ -219,6 +219,42 @@ pub(crate) fn test_cert() -> &'static TestCert {
     CERT.get_or_init(|| self_signed(&["127.0.0.1", "localhost"]))
 }
 
+/// The body the suites below share: one `#[test]` per wire transport (tcp, ipc path and
+/// abstract, ws, wss), then one per `$name => $variant` given, each calling
+/// `$runner(Transport::$variant)`.
+#[allow(
+    unused_macros,
+    reason = "not every test crate runs a per-transport suite"
+)]
+macro_rules! transport_tests {
+    (@each $runner:path; $($(#[$attr:meta])* $name:ident => $variant:ident,)*) => {
+        $(
+            $(#[$attr])*
+            #[test]
+            fn $name() {
+                $runner($crate::support::Transport::$variant);
+            }
+        )*
+    };
+    ($runner:path; $($name:ident => $variant:ident,)*) => {
+        $crate::support::transport_tests!(@each $runner;
+            tcp => Tcp,
+            ipc_path => IpcPath,
+            ipc_abstract => IpcAbstract,
+            #[cfg(feature = "ws")]
+            ws => Ws,
+            #[cfg(feature = "wss")]
+            wss => Wss,
+            $($name => $variant,)*
+        );
+    };
+}
+#[allow(
+    unused_imports,
+    reason = "not every test crate runs a per-transport suite"
+)]
+pub(crate) use transport_tests;
+
 /// Generates one `#[test]` per transport, each calling `$runner(transport)`.
 #[allow(
     unused_macros,
@@ -226,36 +262,10 @@ pub(crate) fn test_cert() -> &'static TestCert {
 )]
 macro_rules! transport_suite {
     ($runner:path) => {
-        #[test]
-        fn tcp() {
-            $runner($crate::support::Transport::Tcp);
-        }
-        #[test]
-        fn ipc_path() {
-            $runner($crate::support::Transport::IpcPath);
-        }
-        #[test]
-        fn ipc_abstract() {
-            $runner($crate::support::Transport::IpcAbstract);
-        }
-        #[test]
-        fn inproc_bind_first() {
-            $runner($crate::support::Transport::InprocBindFirst);
-        }
-        #[test]
-        fn inproc_connect_first() {
-            $runner($crate::support::Transport::InprocConnectFirst);
-        }
-        #[cfg(feature = "ws")]
-        #[test]
-        fn ws() {
-            $runner($crate::support::Transport::Ws);
-        }
-        #[cfg(feature = "wss")]
-        #[test]
-        fn wss() {
-            $runner($crate::support::Transport::Wss);
-        }
+        $crate::support::transport_tests!($runner;
+            inproc_bind_first => InprocBindFirst,
+            inproc_connect_first => InprocConnectFirst,
+        );
     };
 }
 #[allow(
@@ -273,32 +283,9 @@ pub(crate) use transport_suite;
 )]
 macro_rules! unbound_peer_suite {
     ($runner:path) => {
-        #[test]
-        fn tcp() {
-            $runner($crate::support::Transport::Tcp);
-        }
-        #[test]
-        fn ipc_path() {
-            $runner($crate::support::Transport::IpcPath);
-        }
-        #[test]
-        fn ipc_abstract() {
-            $runner($crate::support::Transport::IpcAbstract);
-        }
-        #[test]
-        fn inproc_connect_first() {
-            $runner($crate::support::Transport::InprocConnectFirst);
-        }
-        #[cfg(feature = "ws")]
-        #[test]
-        fn ws() {
-            $runner($crate::support::Transport::Ws);
-        }
-        #[cfg(feature = "wss")]
-        #[test]
-        fn wss() {
-            $runner($crate::support::Transport::Wss);
-        }
+        $crate::support::transport_tests!($runner;
+            inproc_connect_first => InprocConnectFirst,
+        );
     };
 }
 #[allow(
@@ -316,28 +303,7 @@ pub(crate) use unbound_peer_suite;
 )]
 macro_rules! wire_suite {
     ($runner:path) => {
-        #[test]
-        fn tcp() {
-            $runner($crate::support::Transport::Tcp);
-        }
-        #[test]
-        fn ipc_path() {
-            $runner($crate::support::Transport::IpcPath);
-        }
-        #[test]
-        fn ipc_abstract() {
-            $runner($crate::support::Transport::IpcAbstract);
-        }
-        #[cfg(feature = "ws")]
-        #[test]
-        fn ws() {
-            $runner($crate::support::Transport::Ws);
-        }
-        #[cfg(feature = "wss")]
-        #[test]
-        fn wss() {
-            $runner($crate::support::Transport::Wss);
-        }
+        $crate::support::transport_tests!($runner;);
     };
 }
 #[allow(
@@ -701,36 +667,43 @@ impl RawPeer {
         self.stream
             .set_read_timeout(Some(Duration::from_millis(50)))
             .expect("read timeout");
-        let deadline = Instant::now() + limit;
-        let mut seen = Vec::new();
-        let mut buf = [0_u8; 4096];
-        loop {
-            match self.stream.read(&mut buf) {
-                Ok(0) => return seen,
-                Ok(n) => seen.extend_from_slice(&buf[..n]),
-                Err(error)
-                    if matches!(
-                        error.kind(),
-                        ErrorKind::ConnectionReset
-                            | ErrorKind::ConnectionAborted
-                            | ErrorKind::BrokenPipe
-                    ) =>
-                {
-                    return seen;
-                }
-                Err(error)
-                    if matches!(
-                        error.kind(),
-                        ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
-                    ) => {}
-                Err(error) => panic!("raw read: {error}"),
+        expect_closed(&mut self.stream, limit)
+    }
+}
+
+/// Reads `reader` (a raw connection with a short read timeout) until the other side closes it
+/// (EOF or reset), failing the test if that does not happen within `limit`. Returns every octet
+/// read before the close.
+pub(crate) fn expect_closed(reader: &mut impl Read, limit: Duration) -> Vec<u8> {
+    let deadline = Instant::now() + limit;
+    let mut seen = Vec::new();
+    let mut buf = [0_u8; 4096];
+    loop {
+        match reader.read(&mut buf) {
+            Ok(0) => return seen,
+            Ok(n) => seen.extend_from_slice(&buf[..n]),
+            Err(error)
+                if matches!(
+                    error.kind(),
+                    ErrorKind::ConnectionReset
+                        | ErrorKind::ConnectionAborted
+                        | ErrorKind::BrokenPipe
+                ) =>
+            {
+                return seen;
             }
-            assert!(
-                Instant::now() < deadline,
-                "connection still open after {limit:?} (read {} octets)",
-                seen.len()
-            );
+            Err(error)
+                if matches!(
+                    error.kind(),
+                    ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
+                ) => {}
+            Err(error) => panic!("raw read: {error}"),
         }
+        assert!(
+            Instant::now() < deadline,
+            "connection still open after {limit:?} (read {} octets)",
+            seen.len()
+        );
     }
 }
 

@@ -4,12 +4,14 @@
 #![allow(dead_code, reason = "each test file uses a different subset")]
 #![allow(unreachable_pub, reason = "test support module")]
 
+use std::io::Read;
+use std::net::TcpStream;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use zmq_transport::{
-    Acceptor, ConnOptions, Connecter, ConnectionEvents, DisconnectReason, Endpoint, IoHandle, Link,
-    PipeClosed, PipeReceiver, PipeSender, Wake, pipe,
+    Acceptor, ConnOptions, Connecter, ConnectionEvents, DisconnectReason, Endpoint, IoHandle,
+    IoThread, Link, Listener, PipeClosed, PipeReceiver, PipeSender, Wake, pipe,
 };
 use zmtp_codec::{Config, Message, PeerInfo, SocketType};
 
@@ -282,6 +284,22 @@ impl Acceptor for TestAcceptor {
     }
 }
 
+/// Binds `ep` on `io` with `acceptor`.
+pub fn bind(
+    io: &IoThread,
+    ep: &str,
+    options: ConnOptions,
+    acceptor: &Arc<TestAcceptor>,
+) -> Listener {
+    io.handle()
+        .bind(
+            &Endpoint::parse_bind(ep).unwrap(),
+            options,
+            acceptor.clone(),
+        )
+        .unwrap()
+}
+
 /// Connects a fresh peer to `endpoint`.
 pub fn connect(
     io: &IoHandle,
@@ -302,4 +320,19 @@ pub fn body(len: usize, seed: u8) -> Vec<u8> {
     (0..len)
         .map(|i| seed.wrapping_add(u8::try_from(i % 251).unwrap()))
         .collect()
+}
+
+/// Reads from a raw client until the server closes the connection (bounded by [`PATIENCE`]).
+pub fn read_until_closed(stream: &mut TcpStream) -> Vec<u8> {
+    stream.set_read_timeout(Some(PATIENCE)).unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 1024];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => return got,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return got,
+            Err(e) => panic!("server did not close the connection: {e}"),
+        }
+    }
 }
