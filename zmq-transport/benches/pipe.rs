@@ -3,7 +3,8 @@
 //! change the cost).
 //!
 //! * **`same_thread`**: a batch of `try_send` followed by the same number of `try_recv` on one
-//!   thread (no cross-core traffic: the pipe's own bookkeeping).
+//!   thread, and one more `try_recv` that finds the pipe empty (no cross-core traffic: the
+//!   pipe's own bookkeeping).
 //! * **`cross_thread`**: a sender thread pushes a batch while the measuring thread pops it, with
 //!   the pipe's waker unused (the receiver polls), as the I/O thread drains a busy pipe. The
 //!   sender is a long-lived thread handed each batch size through a channel.
@@ -41,6 +42,9 @@ fn same_thread(c: &mut Criterion, name: &str, hwm: usize) {
             for _ in 0..BATCH {
                 black_box(rx.try_recv().ok().flatten().expect("queued"));
             }
+            // A receiver that finds the pipe empty hands all credit back (as a reader does
+            // before it waits); without this look a full batch would not fit next time.
+            assert!(matches!(rx.try_recv(), Ok(None)));
         });
     });
     group.finish();
