@@ -337,6 +337,9 @@ pub(crate) struct SocketCore {
     recv_cv: Condvar,
     /// Bumped whenever a pipe joins the ready ring; spinning receivers watch it.
     ready_epoch: AtomicU64,
+    /// A receiver is spinning for input: further receivers park at once instead of spinning
+    /// too (many spinning threads would take the cores from the threads that produce input).
+    spinning: AtomicBool,
     /// Bumped by every send-side wake-up; see [`SocketCore::wait_for_room`].
     send_epoch: AtomicU64,
     send_waiters: AtomicUsize,
@@ -478,6 +481,7 @@ impl SocketCore {
             recv: Mutex::new(RecvState::default()),
             recv_cv: Condvar::new(),
             ready_epoch: AtomicU64::new(0),
+            spinning: AtomicBool::new(false),
             send_epoch: AtomicU64::new(0),
             send_waiters: AtomicUsize::new(0),
             send_lock: Mutex::new(()),
@@ -1038,6 +1042,10 @@ impl SocketCore {
         deadline: Option<Instant>,
     ) -> bool {
         let seen = self.ready_epoch.load(Ordering::Acquire);
+        if self.spinning.swap(true, Ordering::Acquire) {
+            // Another receiver spins already: one is enough; this one parks.
+            return self.is_closed() || self.ctx.is_terminated();
+        }
         parking_lot::MutexGuard::unlocked(recv, || {
             let start = Instant::now();
             let limit = deadline.map_or(RECV_SPIN, |d| {
@@ -1061,6 +1069,7 @@ impl SocketCore {
                 }
             }
         });
+        self.spinning.store(false, Ordering::Release);
         // Decided under the lock again: the epoch moves only under it, so a pipe made ready
         // after the spin's last look is seen here, and the caller must not park.
         let changed = self.ready_epoch.load(Ordering::Acquire) != seen;
