@@ -109,6 +109,10 @@ pub(crate) fn run(root: &Path, target: Option<&str>, seconds: u64) -> Result {
         command.args([
             "--".to_owned(),
             format!("-max_total_time={seconds}"),
+            // A fixed seed: from the committed corpus, each run mutates the same way (up to how
+            // many executions fit in the time), so a CI failure reproduces locally. Longer,
+            // randomly seeded runs are `cargo fuzz run` by hand.
+            format!("-seed={}", seed()),
             "-timeout=10".to_owned(),
             "-rss_limit_mb=2048".to_owned(),
             "-print_final_stats=1".to_owned(),
@@ -142,6 +146,14 @@ fn ensure_cargo_fuzz(root: &Path) -> Result {
     }
     println!("cargo-fuzz is missing; installing it");
     cmd::run(cmd::cargo(root).args(["install", "cargo-fuzz", "--locked"]))
+}
+
+/// libFuzzer's seed: `$XTASK_FUZZ_SEED` if it is a number, else 1.
+fn seed() -> u64 {
+    env::var("XTASK_FUZZ_SEED")
+        .ok()
+        .and_then(|text| text.trim().parse().ok())
+        .unwrap_or(1)
 }
 
 /// Seconds per target when neither `--seconds` nor `$XTASK_FUZZ_SECONDS` says otherwise.

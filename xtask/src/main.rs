@@ -137,14 +137,15 @@ cargo xtask <subcommand>
 
   ci                       every step below in order, fail-fast (what .ci/run runs)
   fmt [--fix]              check formatting of the workspace and fuzz/ (--fix rewrites)
-  lint                     clippy -D warnings on the workspace and fuzz/
+  lint                     clippy -D warnings on the workspace, single-transport feature
+                           builds of zmq-transport, zmq-sockets and zmq-peer, and fuzz/
   test                     tests and doctests (interop excluded) plus the fuzz corpus replay
   doc                      cargo doc with RUSTDOCFLAGS=-D warnings
   tidy                     layering, headers, unsafe, leftovers, lints tables, banned codec APIs
   fuzz-seeds [--check]     write (or verify) the seed corpus in fuzz/corpus/
   fuzz [TARGET] [--seconds N]
                            run one or every fuzz target for N seconds each (default 20,
-                           or $XTASK_FUZZ_SECONDS)
+                           or $XTASK_FUZZ_SECONDS), libFuzzer seed 1 (or $XTASK_FUZZ_SEED)
   interop                  cargo test -p interop --release (against a real libzmq)
   bench [--runs N] [--quick] [--only A,B] [--no-build]
                            zpeer vs libzmq 4.3.5 vs a raw pump (throughput, latency, idle-peer
