@@ -86,7 +86,7 @@ impl Lingering {
         for connecter in self.connecters {
             connecter.close();
         }
-        for receiver in self.receivers {
+        for mut receiver in self.receivers {
             receiver.close();
         }
     }

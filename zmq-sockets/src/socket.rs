@@ -733,7 +733,7 @@ impl SocketCore {
                 }
                 other => {
                     drop(other);
-                    if let Some(pipe) = inbound {
+                    if let Some(mut pipe) = inbound {
                         pipe.receiver.close();
                     }
                 }
@@ -815,7 +815,7 @@ impl SocketCore {
         if let Some(route) = self.routes.write().remove(&id) {
             route.sender.close(linger);
         }
-        if let Some(pipe) = self.recv.lock().pipes.remove(&id) {
+        if let Some(mut pipe) = self.recv.lock().pipes.remove(&id) {
             pipe.receiver.close();
         }
         self.wake_senders();
@@ -842,7 +842,11 @@ impl SocketCore {
         if self.kind.is_routed() {
             // libzmq `server_t::xsend`: no routing id or an unknown one is EHOSTUNREACH at once,
             // without waiting for a connection to appear.
-            let id = msg.routing_id().ok_or(Error::HostUnreachable)?.get();
+            // (`let else`, not `ok_or`: an eagerly built error is dropped on every send.)
+            let Some(id) = msg.routing_id() else {
+                return Err(Error::HostUnreachable);
+            };
+            let id = id.get();
             // The routing id is stripped before the message enters the pipe.
             let body = zmtp_codec::Message::new(msg.into_bytes());
             self.send_routed(id, body, nonblocking)
@@ -865,7 +869,9 @@ impl SocketCore {
             // pipe's wakers never take this socket's route lock, so holding it is safe.
             let sent = {
                 let routes = self.routes.read();
-                let route = routes.get(&id).ok_or(Error::HostUnreachable)?;
+                let Some(route) = routes.get(&id) else {
+                    return Err(Error::HostUnreachable);
+                };
                 route.sender.try_send(body)
             };
             match sent {
@@ -1204,7 +1210,7 @@ impl SocketCore {
                 }
             }
         }
-        for pipe in pipes.into_values() {
+        for mut pipe in pipes.into_values() {
             match pipe.state {
                 Some(state) if lingers && !state.is_finished() => {
                     lingering.states.push(state);

@@ -31,7 +31,7 @@ const BATCH: usize = 1000;
 
 fn same_thread(c: &mut Criterion, name: &str, hwm: usize) {
     let body = Bytes::from(vec![0x5A; 64]);
-    let (tx, rx) = pipe(hwm);
+    let (tx, mut rx) = pipe(hwm);
     let mut group = c.benchmark_group(name);
     group.throughput(Throughput::Elements(BATCH as u64));
     group.bench_function("64B", |b| {
@@ -52,7 +52,7 @@ fn same_thread(c: &mut Criterion, name: &str, hwm: usize) {
 
 fn cross_thread(c: &mut Criterion) {
     let body = Bytes::from(vec![0x5A; 64]);
-    let (tx, rx) = pipe(0);
+    let (tx, mut rx) = pipe(0);
     let (order, orders) = mpsc::channel::<usize>();
     let sender = thread::spawn(move || {
         while let Ok(count) = orders.recv() {

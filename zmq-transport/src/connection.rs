@@ -624,6 +624,7 @@ impl Conn {
                 _ => {}
             }
         }
+        self.deliver_backlog();
     }
 
     fn handshake_done(&mut self, live: &mut Live, peer: &PeerInfo, cx: &mut Ctx) {
@@ -657,38 +658,24 @@ impl Conn {
         }
     }
 
-    /// Hands a received message to the inbound pipe, or queues it in the backlog when the pipe
-    /// is full (or older messages wait). When the socket closed its end, incoming messages are
-    /// dropped: the connection's lifetime follows the outbound pipe (which may still be
-    /// flushing per its linger).
+    /// Queues a received message in the backlog, which [`Conn::deliver_backlog`] moves into
+    /// the inbound pipe as one batch per read (what the pipe has no room for waits there).
+    /// Without a link (no socket attached), messages are dropped.
     fn deliver(&mut self, msg: Message) {
-        if !self.backlog.is_empty() {
-            self.backlog.push_back(msg);
-            return;
-        }
-        let Some(link) = &self.link else {
-            return;
-        };
-        if let Err(TrySendError::Full(msg)) = link.inbound.try_send(msg) {
+        if self.link.is_some() {
             self.backlog.push_back(msg);
         }
     }
 
-    /// Moves backlog messages into the inbound pipe while it has room (drops them if the
-    /// socket closed its end).
+    /// Moves backlog messages into the inbound pipe while it has room, all in one batch (drops
+    /// them if the socket closed its end: the connection's lifetime follows the outbound pipe,
+    /// which may still be flushing per its linger).
     fn deliver_backlog(&mut self) {
         let Some(link) = &self.link else {
             return;
         };
-        while let Some(msg) = self.backlog.pop_front() {
-            match link.inbound.try_send(msg) {
-                Ok(()) => {}
-                Err(TrySendError::Full(msg)) => {
-                    self.backlog.push_front(msg);
-                    return;
-                }
-                Err(TrySendError::Closed(_)) => self.backlog.clear(),
-            }
+        if let Err(TrySendError::Closed(())) = link.inbound.try_send_many(&mut self.backlog) {
+            self.backlog.clear();
         }
     }
 
@@ -706,7 +693,7 @@ impl Conn {
         if !attached || *outbound_done || session.is_closed() {
             return 0;
         }
-        let Some(link) = &self.link else {
+        let Some(link) = &mut self.link else {
             return 0;
         };
         while *budget > 0 && session.transmit_len() + queued < TRANSMIT_CAP {
@@ -861,7 +848,7 @@ impl Conn {
         {
             acceptor.on_handshake_failed(remote, reason);
         }
-        if let Some(link) = &self.link {
+        if let Some(link) = &mut self.link {
             link.outbound.close();
         }
         if let Some(events) = self.events.take() {

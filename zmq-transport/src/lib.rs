@@ -146,7 +146,7 @@
 //! // Wait (bounded) for the message on the accepting side.
 //! let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
 //! let got = loop {
-//!     if let Some((_, rx)) = acceptor.0.lock().unwrap().as_ref() {
+//!     if let Some((_, rx)) = acceptor.0.lock().unwrap().as_mut() {
 //!         if let Some(msg) = rx.try_recv()? {
 //!             break msg;
 //!         }

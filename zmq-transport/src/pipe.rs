@@ -5,19 +5,31 @@
 //! outbound pipe (socket -> wire; senders are application threads, the receiver is the I/O
 //! thread) and the inbound pipe (wire -> socket; the sender is the I/O thread).
 //!
-//! No lock is taken per message: the queue is a `crossbeam_queue::SegQueue`, the length the
-//! difference of two counters, one written by the senders and one by the receiver, on separate
-//! cache lines (a single counter updated by both ends moved its cache line between the two
-//! cores on every message). The receiver is woken only when the pipe turns from idle to
-//! non-empty (an atomic "scheduled" flag the receiver clears when it finds the queue empty), so
-//! a burst of sends costs one wake-up.
+//! The queue is two `VecDeque`s that trade places. Senders append to the shared *inbox* under
+//! a short uncontended lock (one push; no allocation once the deque has grown to the usual
+//! burst); the receiver takes the whole inbox in one swap when its own batch runs dry and then
+//! hands messages out with no synchronisation at all. The receiver is woken only when the inbox
+//! turns from idle to non-empty (a "scheduled" flag under the same lock, cleared by the receiver
+//! when it finds the inbox empty), so a burst of sends costs one wake-up.
+//!
+//! Measured against the lock-free `crossbeam_queue::SegQueue` this replaced (BENCHMARKS.md,
+//! "Optimisations"): a lock-free pop costs a compare-and-swap and reads the producers' tail
+//! line for every message, and the queue allocates and zeroes a block every 31 messages that
+//! the other thread frees; the swap costs the receiver one lock per batch.
+//!
+//! The length is the difference of two counters, `sent` (written under the lock) and `taken`
+//! (written by the receiver as each message leaves its batch), on separate cache lines, so the
+//! high-water mark stays exact; senders read `taken` only when their last view says full.
+//!
+//! A sender that has many messages at once (an I/O thread that decoded a whole read) moves them
+//! with [`PipeSender::try_send_many`]: one lock and one wake-up check for the lot.
 
+use std::collections::VecDeque;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use crossbeam_queue::SegQueue;
 use parking_lot::Mutex;
 use zmtp_codec::Message;
 
@@ -37,14 +49,16 @@ pub fn pipe(hwm: usize) -> (PipeSender, PipeReceiver) {
 
 /// Creates a pipe carrying any `T` (the same machinery as [`pipe`], for other payloads and tests).
 pub fn typed_pipe<T: Send>(hwm: usize) -> (PipeSender<T>, PipeReceiver<T>) {
-    let shared = Arc::new(Shared {
-        queue: SegQueue::new(),
+    let shared = Arc::new(Shared::<T> {
+        inbox: Padded(Mutex::new(Inbox {
+            items: VecDeque::new(),
+            scheduled: false,
+            seen_taken: 0,
+        })),
         sent: Padded(AtomicUsize::new(0)),
-        seen_taken: AtomicUsize::new(0),
         taken: Padded(AtomicUsize::new(0)),
         hwm: AtomicUsize::new(hwm),
         lwm: AtomicUsize::new(low_water_mark(hwm)),
-        scheduled: Padded(AtomicBool::new(false)),
         writer_waiting: AtomicBool::new(false),
         receiver_closed: AtomicBool::new(false),
         linger: OnceLock::new(),
@@ -56,7 +70,10 @@ pub fn typed_pipe<T: Send>(hwm: usize) -> (PipeSender<T>, PipeReceiver<T>) {
         PipeSender {
             shared: Arc::clone(&shared),
         },
-        PipeReceiver { shared },
+        PipeReceiver {
+            shared,
+            batch: VecDeque::new(),
+        },
     )
 }
 
@@ -78,50 +95,75 @@ impl<T> PipeSender<T> {
     /// closed by a sender. The message is handed back in both cases.
     pub fn try_send(&self, msg: T) -> Result<(), TrySendError<T>> {
         let s = &*self.shared;
-        if s.receiver_closed.load(Ordering::Acquire) || s.linger.get().is_some() {
+        if s.is_send_closed() {
             return Err(TrySendError::Closed(msg));
         }
         loop {
-            let hwm = s.hwm.load(Ordering::SeqCst);
-            if hwm == 0 {
-                s.sent.0.fetch_add(1, Ordering::SeqCst);
-                break;
+            let mut inbox = s.inbox.0.lock();
+            // Checked again under the lock: the receiver's close drains the inbox under it.
+            if s.receiver_closed.load(Ordering::SeqCst) {
+                return Err(TrySendError::Closed(msg));
             }
-            // The receiver's counter is read (its cache line fetched) only when the last
-            // value seen says the pipe is full; `taken` only grows, so a stale value merely
-            // underestimates the room.
-            let reserved = s
-                .sent
-                .0
-                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |c| {
-                    if c.wrapping_sub(s.seen_taken.load(Ordering::Relaxed)) < hwm {
-                        return Some(c + 1);
-                    }
-                    let taken = s.taken.0.load(Ordering::SeqCst);
-                    s.seen_taken.fetch_max(taken, Ordering::Relaxed);
-                    (c.wrapping_sub(taken) < hwm).then_some(c + 1)
-                });
-            if reserved.is_ok() {
-                break;
-            }
-            // Announce the waiting writer, then look again: either the receiver's pop (or a
-            // raised HWM) sees the flag, or these loads see the room it made (all SeqCst).
-            s.writer_waiting.store(true, Ordering::SeqCst);
-            let hwm = s.hwm.load(Ordering::SeqCst);
-            if hwm != 0 && s.len() >= hwm {
-                if s.receiver_closed.load(Ordering::SeqCst) {
-                    return Err(TrySendError::Closed(msg));
+            if s.reserve(&mut inbox, 1) == 1 {
+                inbox.items.push_back(msg);
+                let wake_receiver = !std::mem::replace(&mut inbox.scheduled, true);
+                drop(inbox);
+                if wake_receiver {
+                    wake(&s.recv_waker);
                 }
-                return Err(TrySendError::Full(msg));
+                return Ok(());
+            }
+            drop(inbox);
+            match s.announce_full() {
+                Full::Closed => return Err(TrySendError::Closed(msg)),
+                Full::Still => return Err(TrySendError::Full(msg)),
+                Full::Room => {}
             }
         }
-        s.queue.push(msg);
-        // Wake the receiver only on the idle -> busy transition. The swap is a release RMW that
-        // the receiver's clearing swap reads from, so the push is visible to its re-check.
-        if !s.scheduled.0.swap(true, Ordering::SeqCst) {
-            wake(&s.recv_waker);
+    }
+
+    /// Moves messages from the front of `from` into the pipe, as many as the high-water mark
+    /// allows, as one batch (one queue slot and at most one wake-up for all of them).
+    ///
+    /// # Errors
+    /// [`TrySendError::Full`] when the pipe filled up before `from` was empty: what is left
+    /// stays in `from`, and the sender-side waker is called once the receiver brought the pipe
+    /// down to its low-water mark (as after a refused [`PipeSender::try_send`]).
+    /// [`TrySendError::Closed`] when the receiver is gone or this pipe was closed by a sender
+    /// (what was not moved before that stays in `from`).
+    pub fn try_send_many(&self, from: &mut VecDeque<T>) -> Result<(), TrySendError<()>> {
+        let s = &*self.shared;
+        if from.is_empty() {
+            return Ok(());
         }
-        Ok(())
+        if s.is_send_closed() {
+            return Err(TrySendError::Closed(()));
+        }
+        loop {
+            let mut inbox = s.inbox.0.lock();
+            if s.receiver_closed.load(Ordering::SeqCst) {
+                return Err(TrySendError::Closed(()));
+            }
+            let k = s.reserve(&mut inbox, from.len());
+            if k > 0 {
+                inbox.items.extend(from.drain(..k));
+                let wake_receiver = !std::mem::replace(&mut inbox.scheduled, true);
+                drop(inbox);
+                if wake_receiver {
+                    wake(&s.recv_waker);
+                }
+                if from.is_empty() {
+                    return Ok(());
+                }
+                continue;
+            }
+            drop(inbox);
+            match s.announce_full() {
+                Full::Closed => return Err(TrySendError::Closed(())),
+                Full::Still => return Err(TrySendError::Full(())),
+                Full::Room => {}
+            }
+        }
     }
 
     /// Sets the waker called when room frees up after a [`TrySendError::Full`], and when the
@@ -238,6 +280,9 @@ pub struct PipeClosed;
 /// Dropping it is [`PipeReceiver::close`].
 pub struct PipeReceiver<T = Message> {
     shared: Arc<Shared<T>>,
+    /// The inbox as last swapped out; each message counts as taken only when it leaves here,
+    /// so senders never see more room than there is.
+    batch: VecDeque<T>,
 }
 
 impl<T> PipeReceiver<T> {
@@ -249,44 +294,74 @@ impl<T> PipeReceiver<T> {
     /// # Errors
     /// [`PipeClosed`] once the sender closed the pipe and the queue is drained, or once the
     /// sender's linger deadline passed (what was still queued is then discarded).
-    pub fn try_recv(&self) -> Result<Option<T>, PipeClosed> {
-        let s = &*self.shared;
-        if let Some(deadline) = s.linger.get() {
-            return s.recv_closing(*deadline);
+    pub fn try_recv(&mut self) -> Result<Option<T>, PipeClosed> {
+        if let Some(deadline) = self.shared.linger.get() {
+            return self.recv_closing(*deadline);
         }
-        if let Some(msg) = s.pop() {
+        if let Some(msg) = self.pop() {
             return Ok(Some(msg));
         }
-        // Empty: re-arm, then look again so a send racing with the clear is not lost. This swap
-        // reads from the sender's release swap, making its push visible to the pop below.
-        s.scheduled.0.swap(false, Ordering::SeqCst);
-        if let Some(msg) = s.pop() {
-            return Ok(Some(msg));
-        }
-        if let Some(deadline) = s.linger.get() {
-            return s.recv_closing(*deadline);
+        // Empty: `pop` re-armed the wake-up under the inbox lock. The sender may have closed
+        // after the first look, with its last messages pushed before that.
+        if let Some(deadline) = self.shared.linger.get() {
+            return self.recv_closing(*deadline);
         }
         Ok(None)
+    }
+
+    /// The next message: the rest of the current batch first, then the whole inbox in one
+    /// swap. Finding the inbox empty re-arms the receiver's wake-up (under the lock, so a
+    /// concurrent send either lands before the look or sees the flag cleared and wakes).
+    fn pop(&mut self) -> Option<T> {
+        let msg = match self.batch.pop_front() {
+            Some(msg) => msg,
+            None => {
+                if self.batch.capacity() > KEEP_CAPACITY {
+                    // After a large burst: do not keep (and pass on) a huge buffer.
+                    self.batch = VecDeque::new();
+                }
+                let mut inbox = self.shared.inbox.0.lock();
+                if inbox.items.is_empty() {
+                    inbox.scheduled = false;
+                    return None;
+                }
+                std::mem::swap(&mut inbox.items, &mut self.batch);
+                drop(inbox);
+                self.batch.pop_front()?
+            }
+        };
+        self.shared.took_one();
+        Some(msg)
+    }
+
+    fn recv_closing(&mut self, deadline: Option<Instant>) -> Result<Option<T>, PipeClosed> {
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            while self.pop().is_some() {}
+            return Err(PipeClosed);
+        }
+        match self.pop() {
+            Some(msg) => Ok(Some(msg)),
+            None => Err(PipeClosed),
+        }
     }
 
     /// Sets the waker called when the pipe goes from idle to non-empty, and when the sender
     /// closes. If messages are already queued (or the sender closed), it is called at once.
     pub fn set_waker(&self, waker: Arc<dyn Wake>) {
         *self.shared.recv_waker.lock() = Some(waker);
-        if !self.shared.queue.is_empty() || self.shared.linger.get().is_some() {
+        if !self.is_empty() || self.shared.linger.get().is_some() {
             wake(&self.shared.recv_waker);
         }
     }
 
     /// The reader is gone: senders get `Closed` from now on, queued messages are dropped, and the
     /// sender-side waker is called.
-    pub fn close(&self) {
-        let s = &*self.shared;
-        if s.receiver_closed.swap(true, Ordering::SeqCst) {
+    pub fn close(&mut self) {
+        if self.shared.receiver_closed.swap(true, Ordering::SeqCst) {
             return;
         }
-        while s.pop().is_some() {}
-        wake(&s.send_waker);
+        while self.pop().is_some() {}
+        wake(&self.shared.send_waker);
     }
 
     /// True once [`PipeReceiver::close`] was called.
@@ -301,7 +376,7 @@ impl<T> PipeReceiver<T> {
 
     /// True when no message is queued.
     pub fn is_empty(&self) -> bool {
-        self.shared.queue.is_empty()
+        self.batch.is_empty() && self.shared.inbox.0.lock().items.is_empty()
     }
 
     /// `Some(deadline)` once the sender closed: `Some(None)` = flush for as long as it takes,
@@ -333,12 +408,34 @@ impl<T> fmt::Debug for PipeReceiver<T> {
     }
 }
 
-struct Shared<T> {
-    queue: SegQueue<T>,
-    /// Messages sent plus reservations of sends in progress (written by senders only).
-    sent: Padded<AtomicUsize>,
+/// The senders' side of the queue, under `Shared::inbox`.
+struct Inbox<T> {
+    items: VecDeque<T>,
+    /// Set by the first send into an idle pipe (which wakes the receiver); cleared by the
+    /// receiver when it finds the inbox empty.
+    scheduled: bool,
     /// The last `taken` a sender read (senders only look at `taken` when this says full).
-    seen_taken: AtomicUsize,
+    seen_taken: usize,
+}
+
+/// A receiver's batch larger than this (in messages) is freed once drained rather than kept.
+const KEEP_CAPACITY: usize = 4096;
+
+/// What a sender that found no room learns on its second look.
+enum Full {
+    /// Still full; the sender-side waker will be called at the low-water mark.
+    Still,
+    /// The receiver is gone.
+    Closed,
+    /// Room appeared meanwhile.
+    Room,
+}
+
+struct Shared<T> {
+    /// Messages queued by senders and not yet swapped out by the receiver.
+    inbox: Padded<Mutex<Inbox<T>>>,
+    /// Messages sent (written under the inbox lock only).
+    sent: Padded<AtomicUsize>,
     /// Messages taken out (written by the receiver only). `sent - taken` is the length
     /// including reservations, never below the queue's length.
     taken: Padded<AtomicUsize>,
@@ -346,10 +443,6 @@ struct Shared<T> {
     hwm: AtomicUsize,
     /// A blocked writer is woken once the queue is down to this many messages.
     lwm: AtomicUsize,
-    /// Set by the first send into an idle pipe (which wakes the receiver); cleared by the receiver
-    /// when it finds the queue empty.
-    /// Its own line: senders swap it on every message.
-    scheduled: Padded<AtomicBool>,
     /// A send found the pipe full and waits for the sender-side waker.
     writer_waiting: AtomicBool,
     receiver_closed: AtomicBool,
@@ -368,8 +461,50 @@ impl<T> Shared<T> {
         self.sent.0.load(Ordering::SeqCst).wrapping_sub(taken)
     }
 
-    fn pop(&self) -> Option<T> {
-        let msg = self.queue.pop()?;
+    /// True once the receiver is gone or a sender closed: no more sends.
+    fn is_send_closed(&self) -> bool {
+        self.receiver_closed.load(Ordering::Acquire) || self.linger.get().is_some()
+    }
+
+    /// Reserves room for up to `n` messages (all of them when there is no HWM); returns how
+    /// many. `taken` (the receiver's line) is read only when the last value seen leaves too
+    /// little room; `taken` only grows, so a stale value merely underestimates the room.
+    fn reserve(&self, inbox: &mut Inbox<T>, n: usize) -> usize {
+        let hwm = self.hwm.load(Ordering::SeqCst);
+        let sent = self.sent.0.load(Ordering::Relaxed);
+        let k = if hwm == 0 {
+            n
+        } else {
+            let mut len = sent.wrapping_sub(inbox.seen_taken);
+            if len.saturating_add(n) > hwm {
+                inbox.seen_taken = self.taken.0.load(Ordering::SeqCst);
+                len = sent.wrapping_sub(inbox.seen_taken);
+            }
+            n.min(hwm.saturating_sub(len))
+        };
+        if k > 0 {
+            self.sent.0.store(sent.wrapping_add(k), Ordering::Release);
+        }
+        k
+    }
+
+    /// After a reservation found no room: announce the waiting writer, then look again, so
+    /// either the receiver's next take (or a raised HWM) sees the flag, or this look sees the
+    /// room it made (all `SeqCst`).
+    fn announce_full(&self) -> Full {
+        self.writer_waiting.store(true, Ordering::SeqCst);
+        let hwm = self.hwm.load(Ordering::SeqCst);
+        if hwm != 0 && self.len() >= hwm {
+            if self.receiver_closed.load(Ordering::SeqCst) {
+                return Full::Closed;
+            }
+            return Full::Still;
+        }
+        Full::Room
+    }
+
+    /// Counts one message out, waking a waiting writer at the low-water mark.
+    fn took_one(&self) {
         // An RMW (as cheap as a SeqCst store on x86) on a line only the receiver writes, so
         // even a receiver shared between threads counts right. SeqCst pairs with the
         // writer's `writer_waiting` store and re-check in `try_send`.
@@ -383,7 +518,6 @@ impl<T> Shared<T> {
         {
             wake(&self.send_waker);
         }
-        Some(msg)
     }
 
     fn set_hwm(&self, hwm: usize) {
@@ -397,17 +531,6 @@ impl<T> Shared<T> {
             && self.writer_waiting.swap(false, Ordering::SeqCst)
         {
             wake(&self.send_waker);
-        }
-    }
-
-    fn recv_closing(&self, deadline: Option<Instant>) -> Result<Option<T>, PipeClosed> {
-        if deadline.is_some_and(|d| Instant::now() >= d) {
-            while self.pop().is_some() {}
-            return Err(PipeClosed);
-        }
-        match self.pop() {
-            Some(msg) => Ok(Some(msg)),
-            None => Err(PipeClosed),
         }
     }
 

@@ -35,10 +35,14 @@ fn tiny_inbound_hwm_pauses_and_resumes_reading() {
     assert!(
         server
             .readable
-            .wait_for(support::PATIENCE, || server.inbound.len() == HWM)
+            .wait_for(support::PATIENCE, || server.inbound.lock().unwrap().len()
+                == HWM)
     );
     for i in 0..COUNT {
-        assert!(server.inbound.len() <= HWM, "the transport never overfills");
+        assert!(
+            server.inbound.lock().unwrap().len() <= HWM,
+            "the transport never overfills"
+        );
         let msg = server.recv().unwrap();
         let mut want = i.to_be_bytes().to_vec();
         want.resize(1024, 0xAB);
@@ -82,7 +86,8 @@ fn paused_reader_pushes_back_on_the_sender() {
     assert!(
         server
             .readable
-            .wait_for(support::PATIENCE, || server.inbound.len() == 1)
+            .wait_for(support::PATIENCE, || server.inbound.lock().unwrap().len()
+                == 1)
     );
     // The server reads nothing more, so TCP pushes back: the client's queue stops draining
     // while still holding messages. (Were the server still reading into memory, the queue

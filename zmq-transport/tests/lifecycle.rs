@@ -142,7 +142,7 @@ fn no_reconnect_when_disabled() {
     assert!(
         client
             .readable
-            .wait_for(PATIENCE, || client.inbound.len() == 1)
+            .wait_for(PATIENCE, || client.inbound.lock().unwrap().len() == 1)
     );
     // The server socket closes: unbind and end its side of the accepted connection.
     listener.close();
@@ -282,7 +282,7 @@ fn unbind_while_sending(
     assert!(
         client
             .readable
-            .wait_for(PATIENCE, || client.inbound.len() == 1)
+            .wait_for(PATIENCE, || client.inbound.lock().unwrap().len() == 1)
     );
     listener.close();
     (server, client, connecter)
@@ -341,7 +341,7 @@ fn zero_linger_after_unbind_ends_the_connection_at_once() {
     // meanwhile, so it learns of the end only once it reads again).
     assert_eq!(client.recv().unwrap(), Message::from(body(8 << 20, 0)));
     let ended = client.events.signal.wait_for(PATIENCE, || {
-        while let Ok(Some(_)) = client.inbound.try_recv() {}
+        while let Ok(Some(_)) = client.inbound.lock().unwrap().try_recv() {}
         client.events.disconnect_count() >= 1
     });
     assert!(ended, "the client never saw the stream end");

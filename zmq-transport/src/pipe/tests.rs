@@ -62,7 +62,7 @@ impl Waiter {
 
 #[test]
 fn fifo_and_len() {
-    let (tx, rx) = typed_pipe::<u32>(0);
+    let (tx, mut rx) = typed_pipe::<u32>(0);
     for i in 0..5 {
         tx.try_send(i).unwrap();
     }
@@ -76,8 +76,70 @@ fn fifo_and_len() {
 }
 
 #[test]
+fn a_batch_is_one_wake_up_and_counts_each_message_as_it_leaves() {
+    let (tx, mut rx) = typed_pipe::<u32>(4);
+    let (rw, sw) = (counter(), counter());
+    rx.set_waker(rw.clone());
+    tx.set_waker(sw.clone());
+    let mut from: VecDeque<u32> = (1..=6).collect();
+    // Room for four: they move as one batch, the rest stays with the caller.
+    assert_eq!(tx.try_send_many(&mut from), Err(TrySendError::Full(())));
+    assert_eq!(from, [5, 6]);
+    assert_eq!((tx.len(), rw.get()), (4, 1));
+    // Messages still in the receiver's hands count until they are handed out.
+    assert_eq!(rx.try_recv(), Ok(Some(1)));
+    assert_eq!((tx.len(), sw.get()), (3, 0));
+    assert_eq!(rx.try_recv(), Ok(Some(2)));
+    // Down to the low-water mark (2): the waiting writer is woken once.
+    assert_eq!((tx.len(), sw.get()), (2, 1));
+    assert_eq!(tx.try_send_many(&mut from), Ok(()));
+    assert!(from.is_empty());
+    assert_eq!(tx.try_send(7), Err(TrySendError::Full(7)));
+    for want in 3..=6 {
+        assert_eq!(rx.try_recv(), Ok(Some(want)));
+    }
+    assert_eq!(rx.try_recv(), Ok(None));
+    assert!(rx.is_empty() && tx.is_empty());
+    // The receiver was busy the whole time: one wake-up for everything.
+    assert_eq!(rw.get(), 1);
+}
+
+#[test]
+fn a_closed_pipe_takes_no_batch_and_a_drained_batch_ends_the_stream() {
+    let (tx, mut rx) = typed_pipe::<u32>(0);
+    let mut from: VecDeque<u32> = (0..3).collect();
+    assert_eq!(tx.try_send_many(&mut from), Ok(()));
+    tx.close(None);
+    let mut more: VecDeque<u32> = (3..5).collect();
+    assert_eq!(tx.try_send_many(&mut more), Err(TrySendError::Closed(())));
+    assert_eq!(more.len(), 2);
+    for want in 0..3 {
+        assert_eq!(rx.try_recv(), Ok(Some(want)));
+    }
+    assert_eq!(rx.try_recv(), Err(PipeClosed));
+
+    // Zero linger discards a batch the receiver already started on, too.
+    let (tx, mut rx) = typed_pipe::<u32>(0);
+    let mut from: VecDeque<u32> = (0..3).collect();
+    assert_eq!(tx.try_send_many(&mut from), Ok(()));
+    assert_eq!(rx.try_recv(), Ok(Some(0)));
+    tx.close(Some(Duration::ZERO));
+    assert_eq!(rx.try_recv(), Err(PipeClosed));
+    assert_eq!(rx.len(), 0);
+
+    // A receiver that closes mid-batch refuses further sends and empties the count.
+    let (tx, mut rx) = typed_pipe::<u32>(8);
+    let mut from: VecDeque<u32> = (0..3).collect();
+    assert_eq!(tx.try_send_many(&mut from), Ok(()));
+    assert_eq!(rx.try_recv(), Ok(Some(0)));
+    rx.close();
+    assert_eq!((tx.len(), tx.is_closed()), (0, true));
+    assert_eq!(tx.try_send(9), Err(TrySendError::Closed(9)));
+}
+
+#[test]
 fn message_pipe_moves_messages() {
-    let (tx, rx) = pipe(2);
+    let (tx, mut rx) = pipe(2);
     tx.try_send(Message::new(&b"hello"[..])).unwrap();
     let got = rx.try_recv().unwrap().unwrap();
     assert_eq!(got.frames(), &[bytes::Bytes::from_static(b"hello")]);
@@ -85,7 +147,7 @@ fn message_pipe_moves_messages() {
 
 #[test]
 fn receiver_woken_only_on_idle_to_busy() {
-    let (tx, rx) = typed_pipe::<u32>(0);
+    let (tx, mut rx) = typed_pipe::<u32>(0);
     let w = counter();
     rx.set_waker(w.clone());
     assert_eq!(w.get(), 0);
@@ -116,7 +178,7 @@ fn set_waker_on_busy_pipe_wakes_at_once() {
 
 #[test]
 fn hwm_full_and_writer_wakeup_at_low_water_mark() {
-    let (tx, rx) = typed_pipe::<u32>(4);
+    let (tx, mut rx) = typed_pipe::<u32>(4);
     let w = counter();
     tx.set_waker(w.clone());
     for i in 0..4 {
@@ -138,7 +200,7 @@ fn hwm_full_and_writer_wakeup_at_low_water_mark() {
 
 #[test]
 fn raising_the_hwm_wakes_a_full_writer_and_makes_room() {
-    let (tx, rx) = typed_pipe::<u32>(2);
+    let (tx, mut rx) = typed_pipe::<u32>(2);
     let w = counter();
     tx.set_waker(w.clone());
     tx.try_send(0).unwrap();
@@ -163,7 +225,7 @@ fn raising_the_hwm_wakes_a_full_writer_and_makes_room() {
 
 #[test]
 fn hwm_can_become_unlimited_or_lower() {
-    let (tx, rx) = typed_pipe::<u32>(1);
+    let (tx, mut rx) = typed_pipe::<u32>(1);
     tx.try_send(0).unwrap();
     assert_eq!(tx.try_send(1), Err(TrySendError::Full(1)));
     rx.set_hwm(0);
@@ -187,7 +249,7 @@ fn hwm_can_become_unlimited_or_lower() {
 
 #[test]
 fn sender_close_drains_then_end_of_stream() {
-    let (tx, rx) = typed_pipe::<u32>(0);
+    let (tx, mut rx) = typed_pipe::<u32>(0);
     let w = counter();
     rx.set_waker(w.clone());
     tx.try_send(1).unwrap();
@@ -204,7 +266,7 @@ fn sender_close_drains_then_end_of_stream() {
 
 #[test]
 fn sender_close_with_zero_linger_discards() {
-    let (tx, rx) = typed_pipe::<u32>(0);
+    let (tx, mut rx) = typed_pipe::<u32>(0);
     tx.try_send(1).unwrap();
     tx.close(Some(Duration::ZERO));
     assert!(matches!(rx.linger_deadline(), Some(Some(_))));
@@ -214,7 +276,7 @@ fn sender_close_with_zero_linger_discards() {
 
 #[test]
 fn sender_close_with_linger_keeps_messages_until_deadline() {
-    let (tx, rx) = typed_pipe::<u32>(0);
+    let (tx, mut rx) = typed_pipe::<u32>(0);
     tx.try_send(1).unwrap();
     tx.close(Some(Duration::from_secs(3600)));
     let deadline = rx.linger_deadline().unwrap().unwrap();
@@ -225,7 +287,7 @@ fn sender_close_with_linger_keeps_messages_until_deadline() {
 
 #[test]
 fn dropping_last_sender_is_close_none() {
-    let (tx, rx) = typed_pipe::<u32>(0);
+    let (tx, mut rx) = typed_pipe::<u32>(0);
     let tx2 = tx.clone();
     tx.try_send(1).unwrap();
     drop(tx);
@@ -240,7 +302,7 @@ fn dropping_last_sender_is_close_none() {
 
 #[test]
 fn receiver_close_fails_senders_and_wakes_them() {
-    let (tx, rx) = typed_pipe::<u32>(1);
+    let (tx, mut rx) = typed_pipe::<u32>(1);
     let w = counter();
     tx.set_waker(w.clone());
     tx.try_send(1).unwrap();
@@ -265,6 +327,7 @@ fn dropping_receiver_closes() {
 #[derive(Clone, Debug)]
 enum Op {
     Send(u32),
+    SendMany(Vec<u32>),
     Recv,
     CloseSender(bool),
     CloseReceiver,
@@ -273,6 +336,7 @@ enum Op {
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         6 => any::<u32>().prop_map(Op::Send),
+        3 => proptest::collection::vec(any::<u32>(), 0..9).prop_map(Op::SendMany),
         6 => Just(Op::Recv),
         1 => any::<bool>().prop_map(Op::CloseSender),
         1 => Just(Op::CloseReceiver),
@@ -283,7 +347,7 @@ proptest! {
     /// Random operation sequences against a `VecDeque` model, wake-up counts included.
     #[test]
     fn model(hwm in 0usize..6, ops in proptest::collection::vec(op(), 0..200)) {
-        let (tx, rx) = typed_pipe::<u32>(hwm);
+        let (tx, mut rx) = typed_pipe::<u32>(hwm);
         let rw = counter();
         let sw = counter();
         rx.set_waker(rw.clone());
@@ -309,6 +373,31 @@ proptest! {
                         prop_assert_eq!(got, Ok(()));
                         queue.push_back(v);
                         if armed {
+                            armed = false;
+                            recv_wakes += 1;
+                        }
+                    }
+                }
+                Op::SendMany(values) => {
+                    let mut from: VecDeque<u32> = values.iter().copied().collect();
+                    let got = tx.try_send_many(&mut from);
+                    if values.is_empty() {
+                        prop_assert_eq!(got, Ok(()));
+                    } else if receiver_closed || sender_closed {
+                        prop_assert_eq!(got, Err(TrySendError::Closed(())));
+                        prop_assert_eq!(from.len(), values.len());
+                    } else {
+                        let room = if hwm == 0 { values.len() } else { hwm.saturating_sub(queue.len()) };
+                        let moved = room.min(values.len());
+                        queue.extend(values.iter().copied().take(moved));
+                        prop_assert!(from.iter().eq(values.iter().skip(moved)));
+                        if moved < values.len() {
+                            prop_assert_eq!(got, Err(TrySendError::Full(())));
+                            writer_waiting = true;
+                        } else {
+                            prop_assert_eq!(got, Ok(()));
+                        }
+                        if moved > 0 && armed {
                             armed = false;
                             recv_wakes += 1;
                         }
@@ -372,10 +461,69 @@ proptest! {
 /// timeout fails the test).
 #[test]
 fn four_producers_one_consumer() {
+    producers_into_one_consumer(false);
+}
+
+/// As [`four_producers_one_consumer`], with two of the producers moving batches of 1 to 7
+/// messages through `try_send_many` (as an I/O thread delivers a read).
+#[test]
+fn batched_and_single_producers_one_consumer() {
+    producers_into_one_consumer(true);
+}
+
+/// Sends `msgs` from one producer, in batches of 1 to 7 when `batched`, waiting on `waiter`
+/// whenever the pipe is full; returns how many times it found the pipe full.
+fn produce(
+    tx: &PipeSender<(u32, u32)>,
+    waiter: &Waiter,
+    msgs: Vec<(u32, u32)>,
+    batched: bool,
+) -> u64 {
+    const PATIENCE: Duration = Duration::from_secs(20);
+    let mut fulls = 0u64;
+    let mut left: VecDeque<(u32, u32)> = msgs.into();
+    while !left.is_empty() {
+        let seen = waiter.generation();
+        let full = if batched {
+            let take = left.len().min(left.len() % 7 + 1);
+            let mut batch: VecDeque<_> = left.drain(..take).collect();
+            let got = tx.try_send_many(&mut batch);
+            // What did not fit goes back to the front, in order.
+            while let Some(msg) = batch.pop_back() {
+                left.push_front(msg);
+            }
+            match got {
+                Ok(()) => false,
+                Err(TrySendError::Full(())) => true,
+                Err(TrySendError::Closed(())) => panic!("receiver closed"),
+            }
+        } else {
+            let Some(msg) = left.pop_front() else { break };
+            match tx.try_send(msg) {
+                Ok(()) => false,
+                Err(TrySendError::Full(back)) => {
+                    left.push_front(back);
+                    true
+                }
+                Err(TrySendError::Closed(_)) => panic!("receiver closed"),
+            }
+        };
+        if full {
+            fulls += 1;
+            assert!(
+                waiter.wait_past(seen, PATIENCE),
+                "a producer missed its wake-up"
+            );
+        }
+    }
+    fulls
+}
+
+fn producers_into_one_consumer(batched: bool) {
     const PRODUCERS: u32 = 4;
     const PER_PRODUCER: u32 = 10_000;
     const PATIENCE: Duration = Duration::from_secs(20);
-    let (tx, rx) = typed_pipe::<(u32, u32)>(64);
+    let (tx, mut rx) = typed_pipe::<(u32, u32)>(64);
     let consumer_waiter = Arc::new(Waiter::default());
     let producer_waiter = Arc::new(Waiter::default());
     rx.set_waker(consumer_waiter.clone());
@@ -385,28 +533,8 @@ fn four_producers_one_consumer() {
         .map(|p| {
             let tx = tx.clone();
             let waiter = producer_waiter.clone();
-            thread::spawn(move || {
-                let mut fulls = 0u64;
-                for seq in 0..PER_PRODUCER {
-                    let mut msg = (p, seq);
-                    loop {
-                        let seen = waiter.generation();
-                        match tx.try_send(msg) {
-                            Ok(()) => break,
-                            Err(TrySendError::Full(back)) => {
-                                fulls += 1;
-                                msg = back;
-                                assert!(
-                                    waiter.wait_past(seen, PATIENCE),
-                                    "producer {p} missed its wake-up"
-                                );
-                            }
-                            Err(TrySendError::Closed(_)) => panic!("receiver closed"),
-                        }
-                    }
-                }
-                fulls
-            })
+            let msgs = (0..PER_PRODUCER).map(|seq| (p, seq)).collect();
+            thread::spawn(move || produce(&tx, &waiter, msgs, batched && p % 2 == 1))
         })
         .collect();
     drop(tx);

@@ -135,7 +135,7 @@ impl ConnectionEvents for Events {
 /// The application side of one connection: sends into `outbound`, receives from `inbound`.
 pub struct Peer {
     pub outbound: PipeSender,
-    pub inbound: PipeReceiver,
+    pub inbound: Mutex<PipeReceiver>,
     pub readable: Arc<Signal>,
     pub writable: Arc<Signal>,
     pub events: Arc<Events>,
@@ -153,7 +153,7 @@ impl Peer {
         (
             Self {
                 outbound: out_tx,
-                inbound: in_rx,
+                inbound: Mutex::new(in_rx),
                 readable,
                 writable,
                 events: Arc::new(Events::default()),
@@ -193,19 +193,19 @@ impl Peer {
     /// Receives one message (bounded wait); `None` on end-of-stream.
     pub fn recv(&self) -> Option<Message> {
         let mut got = None;
-        let ok = self
-            .readable
-            .wait_for(PATIENCE, || match self.inbound.try_recv() {
-                Ok(Some(msg)) => {
-                    got = Some(Some(msg));
-                    true
-                }
-                Ok(None) => false,
-                Err(PipeClosed) => {
-                    got = Some(None);
-                    true
-                }
-            });
+        let ok =
+            self.readable
+                .wait_for(PATIENCE, || match self.inbound.lock().unwrap().try_recv() {
+                    Ok(Some(msg)) => {
+                        got = Some(Some(msg));
+                        true
+                    }
+                    Ok(None) => false,
+                    Err(PipeClosed) => {
+                        got = Some(None);
+                        true
+                    }
+                });
         assert!(ok, "no message within {PATIENCE:?}");
         got.unwrap()
     }
