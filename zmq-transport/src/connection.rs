@@ -125,6 +125,12 @@ struct ZmtpWire {
     /// Chunks taken from `poll_transmit` and not yet (fully) written.
     out: VecDeque<Bytes>,
     out_len: usize,
+    /// Capacity of the allocation `read_buf` lives in (0: none yet).
+    read_buf_cap: usize,
+    /// Earlier allocations of `read_buf`, kept (up to [`SPARE_BUFFERS`]) so that their memory
+    /// serves again once the application dropped every body split off them (see
+    /// [`ZmtpWire::make_room`]).
+    spare: VecDeque<BytesMut>,
 }
 
 /// A connection (accepted) or a connecter with its current connection.
@@ -939,6 +945,8 @@ impl Wire {
             after_direct: false,
             out: VecDeque::new(),
             out_len: 0,
+            read_buf_cap: 0,
+            spare: VecDeque::new(),
         })
     }
 
@@ -997,6 +1005,7 @@ impl ZmtpWire {
             Ok(0) => Step::End(DisconnectReason::Io(io::ErrorKind::UnexpectedEof)),
             Ok(n) => {
                 self.after_direct = false;
+                self.make_room(n);
                 self.read_buf
                     .extend_from_slice(scratch.get(..n).unwrap_or_default());
                 // A failure is also queued as Event::Closed, handled by drain_events.
@@ -1016,7 +1025,7 @@ impl ZmtpWire {
             // least one read chunk), so memory follows the octets that actually come.
             let step = needed.min(self.read_buf.len().max(READ_CHUNK));
             let start = self.read_buf.len();
-            self.read_buf.reserve(step);
+            self.make_room(step);
             self.read_buf.resize(start + step, 0);
             self.direct = self.read_buf.split_off(start);
         }
@@ -1035,6 +1044,44 @@ impl ZmtpWire {
                 Step::Fed
             }
             Err(e) => read_error(&e),
+        }
+    }
+
+    /// Makes room for `additional` more octets in `read_buf`. When its allocation is full, the
+    /// (partial) content moves to a spare allocation that no body uses any more, if there is
+    /// one, else to a fresh one; the old allocation becomes a spare, to serve again once the
+    /// application dropped the bodies in it.
+    ///
+    /// Without this, every read buffer (and every large frame read in place) was a fresh
+    /// allocation that the application thread freed: the allocator gave that memory back to
+    /// the kernel and the next buffer faulted it in again (a third of the receiving I/O
+    /// thread's time at 64 KiB messages; BENCHMARKS.md, "Optimisations" 11).
+    fn make_room(&mut self, additional: usize) {
+        let len = self.read_buf.len();
+        if self.read_buf.capacity() - len >= additional {
+            return;
+        }
+        let need = len.saturating_add(additional);
+        let reused = self.spare.iter_mut().position(|buf| {
+            buf.clear();
+            buf.try_reclaim(need)
+        });
+        let (mut fresh, cap) = match reused.and_then(|i| self.spare.remove(i)) {
+            Some(buf) => {
+                let cap = buf.capacity();
+                (buf, cap)
+            }
+            // Exactly what is needed: an idle connection keeps no more than its handshake took.
+            None => (BytesMut::with_capacity(need), need),
+        };
+        fresh.extend_from_slice(&self.read_buf);
+        let old = mem::replace(&mut self.read_buf, fresh);
+        let old_cap = mem::replace(&mut self.read_buf_cap, cap);
+        if old_cap > 0 && old_cap <= SPARE_MAX {
+            if self.spare.len() >= SPARE_BUFFERS {
+                self.spare.pop_front();
+            }
+            self.spare.push_back(old);
         }
     }
 
@@ -1134,6 +1181,11 @@ pub(crate) const READ_CHUNK: usize = 64 * 1024;
 /// Frames missing at least this many octets are read in place rather than through the scratch
 /// buffer (below it, batching many frames per read wins over saving a copy).
 const DIRECT_READ_MIN: usize = 32 * 1024;
+/// Earlier read buffers a connection keeps for reuse (see `ZmtpWire::make_room`).
+const SPARE_BUFFERS: usize = 3;
+/// Read buffers larger than this are not kept for reuse (a connection holds at most
+/// `SPARE_BUFFERS` times this beyond its current buffer).
+const SPARE_MAX: usize = 1024 * 1024;
 /// The length of the first read through the scratch buffer after reading in place.
 const PROBE_READ: usize = 4 * 1024;
 /// Reads per service round before yielding to other connections.

@@ -146,7 +146,13 @@ impl<T> PipeSender<T> {
             }
             let k = s.reserve(&mut inbox, from.len());
             if k > 0 {
-                inbox.items.extend(from.drain(..k));
+                if k == from.len() && inbox.items.is_empty() {
+                    // The usual case (the receiver took the inbox since the last batch): trade
+                    // buffers instead of moving every message.
+                    std::mem::swap(&mut inbox.items, from);
+                } else {
+                    inbox.items.extend(from.drain(..k));
+                }
                 let wake_receiver = !std::mem::replace(&mut inbox.scheduled, true);
                 drop(inbox);
                 if wake_receiver {

@@ -65,6 +65,54 @@ fn messages_both_ways_all_sizes() {
     client_io.shutdown();
 }
 
+/// Read buffers are reused once no body points into them any more: bodies the application
+/// still holds must never be overwritten by later reads, whatever mix of large (read in place)
+/// and small frames follows.
+#[test]
+fn held_bodies_survive_read_buffer_reuse() {
+    const SIZES: [usize; 6] = [100 * 1024, 64 * 1024, 10, 40 * 1024, 3000, 70 * 1024];
+    let server_io = IoThread::spawn("server-io").unwrap();
+    let client_io = IoThread::spawn("client-io").unwrap();
+    let acceptor = TestAcceptor::new(0, 0);
+    let listener = server_io
+        .handle()
+        .bind(&bind_ep("tcp://127.0.0.1:*"), opts(), acceptor.clone())
+        .unwrap();
+    let (client, _connecter) = connect(&client_io.handle(), listener.endpoint(), opts(), 0, 0);
+    let want = |i: usize| body(SIZES[i % SIZES.len()], u8::try_from(i % 256).unwrap());
+    let server = {
+        client.send(want(0));
+        let server = acceptor.peer(0);
+        assert_eq!(server.recv().unwrap(), Message::from(want(0)));
+        server
+    };
+    let mut held = Vec::new();
+    for round in 0..8 {
+        // Sent in bursts, so that reads carry several frames and large ones arrive in pieces.
+        for i in 1 + round * 30..1 + (round + 1) * 30 {
+            client.send(want(i));
+        }
+        for i in 1 + round * 30..1 + (round + 1) * 30 {
+            let got = server.recv().unwrap();
+            assert_eq!(got, Message::from(want(i)), "message {i}");
+            // Keep every third body (pinning its buffer); drop the others (freeing theirs).
+            if i % 3 == 0 {
+                held.push((i, got));
+            }
+        }
+    }
+    for (i, got) in &held {
+        assert_eq!(
+            *got,
+            Message::from(want(*i)),
+            "held message {i} was overwritten"
+        );
+    }
+    drop(listener);
+    server_io.shutdown();
+    client_io.shutdown();
+}
+
 #[test]
 fn connecter_link_survives_rebind_on_same_port() {
     let server_io = IoThread::spawn("server-io").unwrap();
