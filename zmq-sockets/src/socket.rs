@@ -1242,8 +1242,9 @@ const SPIN_ROUNDS_BEFORE_YIELD: u32 = 4;
 /// Pops ready pipes until one yields a message. Pipes found closed go to `gone`.
 /// `stamp`: PEER/SERVER stamp the sender's routing id; CLIENT messages carry none.
 fn take_one(recv: &mut RecvState, gone: &mut Vec<u32>, stamp: bool) -> Option<Message> {
-    while let Some(id) = recv.ready.pop_front() {
+    while let Some(&id) = recv.ready.front() {
         let Some(pipe) = recv.pipes.get_mut(&id) else {
+            recv.ready.pop_front();
             continue;
         };
         let next = match pipe.head.take() {
@@ -1253,8 +1254,11 @@ fn take_one(recv: &mut RecvState, gone: &mut Vec<u32>, stamp: bool) -> Option<Me
         match next {
             Ok(Some(msg)) => {
                 let properties = pipe.properties.clone();
-                // Round robin: the pipe goes to the back of the ring, it may hold more.
-                recv.ready.push_back(id);
+                // Round robin: the pipe goes to the back of the ring, it may hold more (alone
+                // in the ring, it stays where it is).
+                if recv.ready.len() > 1 {
+                    recv.ready.rotate_left(1);
+                }
                 // PEER/SERVER/CLIENT connections never carry multipart messages (the codec
                 // drops them whole); anything else is dropped here the same way.
                 let Some(body) = msg.into_single() else {
@@ -1264,8 +1268,11 @@ fn take_one(recv: &mut RecvState, gone: &mut Vec<u32>, stamp: bool) -> Option<Me
                 return Some(Message::received(body, routing_id, properties));
             }
             // Empty for now: the pipe's waker is armed and will queue it again.
-            Ok(None) => {}
+            Ok(None) => {
+                recv.ready.pop_front();
+            }
             Err(_closed) => {
+                recv.ready.pop_front();
                 recv.pipes.remove(&id);
                 gone.push(id);
             }
