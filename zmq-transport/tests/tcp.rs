@@ -71,13 +71,9 @@ fn messages_both_ways_all_sizes() {
 #[test]
 fn held_bodies_survive_read_buffer_reuse() {
     const SIZES: [usize; 6] = [100 * 1024, 64 * 1024, 10, 40 * 1024, 3000, 70 * 1024];
-    let server_io = IoThread::spawn("server-io").unwrap();
-    let client_io = IoThread::spawn("client-io").unwrap();
+    let (server_io, client_io) = (IoThread::spawn("s").unwrap(), IoThread::spawn("c").unwrap());
     let acceptor = TestAcceptor::new(0, 0);
-    let listener = server_io
-        .handle()
-        .bind(&bind_ep("tcp://127.0.0.1:*"), opts(), acceptor.clone())
-        .unwrap();
+    let listener = support::bind(&server_io, "tcp://127.0.0.1:*", opts(), &acceptor);
     let (client, _connecter) = connect(&client_io.handle(), listener.endpoint(), opts(), 0, 0);
     let want = |i: usize| body(SIZES[i % SIZES.len()], u8::try_from(i % 256).unwrap());
     let server = {
