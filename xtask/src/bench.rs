@@ -3,7 +3,8 @@
 //! Every figure comes from separate processes: `zpeer` (ours), `libzmq-peer` (libzmq through
 //! FFI) and `raw-pump` (length-prefixed bytes, no `ZeroMQ`), all with the same command line and the
 //! same result lines. Runs alternate between the three (the order rotates from run to run), each
-//! figure is the median of `--runs` runs, and every process's peak RSS is recorded.
+//! figure is the median of `--runs` runs, and every process's peak RSS and CPU time (user +
+//! system) are recorded.
 //! `cargo xtask bench codec` runs the codec's criterion benches instead.
 
 mod child;
@@ -92,6 +93,17 @@ pub(crate) enum Kind {
     Lat,
     /// Resident memory of one socket with `count` connected idle peers.
     Peers,
+}
+
+impl Kind {
+    /// The unit of work CPU time is divided by (`msg`, `round trip`); `None` for idle peers.
+    pub(crate) fn cpu_unit(self) -> Option<&'static str> {
+        match self {
+            Self::Thr => Some("msg"),
+            Self::Lat => Some("round trip"),
+            Self::Peers => None,
+        }
+    }
 }
 
 /// The transport a workload runs over.
@@ -230,6 +242,8 @@ pub(crate) struct Sample {
     pub(crate) line: Line,
     /// Peak RSS in KiB of each process, by role (`recv`, `send`, `echo`, `lat`, ...).
     pub(crate) rss_kb: Vec<(String, u64)>,
+    /// User plus system CPU seconds of all processes together, if every one was measured.
+    pub(crate) cpu_s: Option<f64>,
 }
 
 impl Sample {
@@ -240,6 +254,18 @@ impl Sample {
         } else {
             Some(self.rss_kb.iter().map(|(_, kb)| kb).sum())
         }
+    }
+
+    /// The CPU time of all processes in nanoseconds per message (throughput) or per round trip
+    /// (latency), by the count of the result line; `None` for idle peers or without CPU time.
+    /// A total of zero is below the probes' 10 ms resolution, so it counts as not measured.
+    pub(crate) fn cpu_per_unit_ns(&self) -> Option<f64> {
+        let units = match self.line {
+            Line::Thr { count, .. } | Line::Lat { count, .. } if count > 0 => count,
+            Line::Thr { .. } | Line::Lat { .. } | Line::Rss { .. } => return None,
+        };
+        let cpu_s = self.cpu_s.filter(|&cpu| cpu > 0.0)?;
+        Some(cpu_s * 1e9 / stats::to_f64(units))
     }
 }
 
@@ -281,6 +307,17 @@ impl Outcome {
             .iter()
             .filter_map(Sample::total_rss_kb)
             .map(stats::to_f64)
+            .collect();
+        stats::median(&values)
+    }
+
+    /// The median over successful runs of the CPU time per message (throughput) or per round
+    /// trip (latency) in nanoseconds; `None` for idle peers or when no run measured CPU time.
+    pub(crate) fn cpu_per_unit_ns(&self) -> Option<f64> {
+        let values: Vec<f64> = self
+            .samples
+            .iter()
+            .filter_map(Sample::cpu_per_unit_ns)
             .collect();
         stats::median(&values)
     }
@@ -411,6 +448,12 @@ fn sockets(root: &Path, options: &Options) -> Result {
 
     let table = report::table(&rows);
     println!("\n{table}");
+    if options.quick {
+        println!(
+            "bench: --quick: CPU times have a 10 ms resolution per process, too coarse for these \
+             short runs"
+        );
+    }
     let out_dir = root.join("target").join("bench");
     fs::create_dir_all(&out_dir)
         .map_err(|err| format!("cannot create {}: {err}", out_dir.display()))?;
@@ -600,7 +643,16 @@ fn into_sample(
     } else {
         Vec::new()
     };
-    Ok(Sample { line, rss_kb })
+    // The same for CPU time: `None` unless every process reported one.
+    let cpu_s = finished
+        .iter()
+        .map(|process| process.cpu_s)
+        .sum::<Option<f64>>();
+    Ok(Sample {
+        line,
+        rss_kb,
+        cpu_s,
+    })
 }
 
 /// Why `process` failed: its name, exit status and first line of stderr.
@@ -654,7 +706,10 @@ fn describe(sample: &Sample) -> String {
         .iter()
         .map(|(role, kb)| format!("{role} {}", stats::format_mib(stats::to_f64(*kb))))
         .collect();
-    format!("{figure}; peak rss {}", rss.join(", "))
+    let cpu = sample
+        .cpu_s
+        .map_or_else(|| "n/a".to_owned(), |cpu| format!("{cpu:.2} s"));
+    format!("{figure}; peak rss {}; cpu {cpu}", rss.join(", "))
 }
 
 /// Owned copies of `args`.
@@ -735,6 +790,7 @@ mod tests {
                 mb_per_s: rate * 64.0 * 8.0 / 1e6,
             },
             rss_kb: rss.iter().map(|&kb| ("p".to_owned(), kb)).collect(),
+            cpu_s: None,
         };
         let outcome = Outcome {
             not_applicable: None,
@@ -755,10 +811,12 @@ mod tests {
                 Sample {
                     line: Line::Rss { kb: 1 },
                     rss_kb: vec![("bind".into(), 10), ("connect".into(), 4)],
+                    cpu_s: Some(1.0),
                 },
                 Sample {
                     line: Line::Rss { kb: 1 },
                     rss_kb: vec![("bind".into(), 30), ("connect".into(), 6)],
+                    cpu_s: Some(1.0),
                 },
             ],
             failures: Vec::new(),
@@ -767,5 +825,108 @@ mod tests {
             roles.rss_by_role(),
             [("bind".to_owned(), 20.0), ("connect".to_owned(), 5.0)]
         );
+        // No CPU time anywhere here: idle peers have no unit of work, the others no figure.
+        assert_eq!(roles.cpu_per_unit_ns(), None);
+        assert_eq!(outcome.cpu_per_unit_ns(), None);
+    }
+
+    #[test]
+    fn cpu_per_message_and_per_round_trip() {
+        let thr = |count: u64, cpu_s: Option<f64>| Sample {
+            line: Line::Thr {
+                size: 64,
+                count,
+                msgs_per_s: 1.0e6,
+                mb_per_s: 512.0,
+            },
+            rss_kb: Vec::new(),
+            cpu_s,
+        };
+        // 0.62 s for 2 M messages: 310 ns each.
+        let per_msg = thr(2_000_000, Some(0.62)).cpu_per_unit_ns().unwrap();
+        assert!((per_msg - 310.0).abs() < 1e-6, "{per_msg}");
+        assert_eq!(thr(0, Some(1.0)).cpu_per_unit_ns(), None);
+        assert_eq!(thr(10, None).cpu_per_unit_ns(), None);
+        // Below the 10 ms resolution of GNU time and /proc ticks: not a measurement of 0 ns.
+        assert_eq!(thr(10, Some(0.0)).cpu_per_unit_ns(), None);
+        let outcome = Outcome {
+            not_applicable: None,
+            samples: vec![
+                thr(1_000, Some(0.003)),
+                thr(1_000, None),
+                thr(1_000, Some(0.001)),
+                thr(1_000, Some(0.002)),
+            ],
+            failures: Vec::new(),
+        };
+        // The median of 3, 1 and 2 µs; the run without CPU time does not count.
+        let median = outcome.cpu_per_unit_ns().unwrap();
+        assert!((median - 2000.0).abs() < 1e-6, "{median}");
+        let lat = Sample {
+            line: Line::Lat {
+                size: 64,
+                count: 20_000,
+                avg_us: 30.0,
+                p50_us: 29.0,
+                p99_us: 80.0,
+            },
+            rss_kb: Vec::new(),
+            cpu_s: Some(1.04),
+        };
+        let per_round_trip = lat.cpu_per_unit_ns().unwrap();
+        assert!((per_round_trip - 52_000.0).abs() < 1e-6, "{per_round_trip}");
+        let peers = Sample {
+            line: Line::Rss { kb: 100 },
+            rss_kb: Vec::new(),
+            cpu_s: Some(1.0),
+        };
+        assert_eq!(peers.cpu_per_unit_ns(), None);
+        assert_eq!(Kind::Thr.cpu_unit(), Some("msg"));
+        assert_eq!(Kind::Lat.cpu_unit(), Some("round trip"));
+        assert_eq!(Kind::Peers.cpu_unit(), None);
+    }
+
+    #[test]
+    fn a_sample_sums_cpu_only_when_every_process_has_it() {
+        use std::os::unix::process::ExitStatusExt as _;
+        let workload = Workload::new(Kind::Thr, Transport::Tcp, 64, 10);
+        let process = |role: &str, cpu_s: Option<f64>, out: &[&str]| Finished {
+            name: format!("zpeer {role}"),
+            stdout: out.iter().map(|&line| line.to_owned()).collect(),
+            stderr: String::new(),
+            status: std::process::ExitStatus::from_raw(0),
+            peak_rss_kb: Some(1024),
+            cpu_s,
+        };
+        let line = [
+            "tcp://127.0.0.1:1",
+            "thr size=64 count=10 msgs_per_s=5 mb_per_s=1",
+        ];
+        let both = into_sample(
+            &workload,
+            (
+                vec![
+                    process("thr-recv", Some(0.25), &line),
+                    process("thr-send", Some(0.5), &[]),
+                ],
+                false,
+            ),
+        )
+        .unwrap();
+        assert_eq!(both.cpu_s, Some(0.75));
+        assert_eq!(both.total_rss_kb(), Some(2048));
+        let one = into_sample(
+            &workload,
+            (
+                vec![
+                    process("thr-recv", Some(0.25), &line),
+                    process("thr-send", None, &[]),
+                ],
+                false,
+            ),
+        )
+        .unwrap();
+        assert_eq!(one.cpu_s, None);
+        assert_eq!(one.total_rss_kb(), Some(2048));
     }
 }

@@ -1,4 +1,5 @@
-//! Benchmark child processes: spawning with a peak-RSS probe, reading their output, bounded waits.
+//! Benchmark child processes: spawning with a peak-RSS and CPU probe, reading their output,
+//! bounded waits.
 
 use std::fs;
 use std::io::{BufRead, BufReader, Read};
@@ -11,15 +12,17 @@ use std::time::{Duration, Instant};
 use super::stats;
 use crate::cmd::Result;
 
-/// How often a waiting harness looks at its children (exit status, `VmHWM`).
+/// How often a waiting harness looks at its children (exit status, `VmHWM`, CPU ticks).
 const POLL: Duration = Duration::from_millis(5);
 
-/// How the peak resident set of a child is measured.
+/// How the peak resident set and the CPU time of a child are measured.
 #[derive(Debug, Clone)]
 pub(crate) enum RssProbe {
-    /// Run the child under GNU `time -f %M -o FILE` (the kernel's `ru_maxrss` at exit).
+    /// Run the child under GNU `time -f "%M %U %S" -o FILE` (the kernel's `ru_maxrss`, user and
+    /// system CPU seconds at exit).
     Time(PathBuf),
-    /// Read `VmHWM` from `/proc/<pid>/status` while the child runs (misses the last few ms).
+    /// Read `VmHWM` from `/proc/<pid>/status` and `utime + stime` from `/proc/<pid>/stat` while
+    /// the child runs (misses the last few ms).
     Proc,
 }
 
@@ -37,8 +40,10 @@ impl RssProbe {
     /// A name for reports.
     pub(crate) fn describe(&self) -> &'static str {
         match self {
-            Self::Time(_) => "GNU time %M (ru_maxrss)",
-            Self::Proc => "VmHWM polled from /proc/<pid>/status",
+            Self::Time(_) => "GNU time %M %U %S (ru_maxrss, user+sys CPU)",
+            Self::Proc => {
+                "VmHWM polled from /proc/<pid>/status, utime+stime polled from /proc/<pid>/stat"
+            }
         }
     }
 }
@@ -54,6 +59,8 @@ pub(crate) struct Running {
     stderr: Option<JoinHandle<String>>,
     rss_file: Option<PathBuf>,
     hwm_kb: Option<u64>,
+    /// `utime + stime` in clock ticks last seen under the `/proc` probe.
+    cpu_ticks: Option<u64>,
     status: Option<ExitStatus>,
 }
 
@@ -70,6 +77,8 @@ pub(crate) struct Finished {
     pub(crate) status: ExitStatus,
     /// Peak resident set in KiB, when the probe produced one.
     pub(crate) peak_rss_kb: Option<u64>,
+    /// User plus system CPU time in seconds, when the probe produced one.
+    pub(crate) cpu_s: Option<f64>,
 }
 
 impl Running {
@@ -90,7 +99,7 @@ impl Running {
                 let file = scratch.join(format!("rss-{}.txt", unique()));
                 let mut command = Command::new(time);
                 command
-                    .args(["-f", "%M", "-o"])
+                    .args(["-f", "%M %U %S", "-o"])
                     .arg(&file)
                     .arg(program)
                     .args(args);
@@ -135,6 +144,7 @@ impl Running {
             stderr,
             rss_file,
             hwm_kb: None,
+            cpu_ticks: None,
             status: None,
         })
     }
@@ -159,16 +169,24 @@ impl Running {
         }
     }
 
-    /// Checks for exit (and samples `VmHWM` under the `/proc` probe); `true` once exited.
+    /// Checks for exit (and samples `VmHWM` and CPU ticks under the `/proc` probe); `true` once
+    /// exited.
     fn poll(&mut self) -> Result<bool> {
         if self.status.is_some() {
             return Ok(true);
         }
-        if self.rss_file.is_none()
-            && let Ok(status) = fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            && let Some(kb) = stats::status_kb(&status, "VmHWM")
-        {
-            self.hwm_kb = Some(self.hwm_kb.map_or(kb, |old| old.max(kb)));
+        if self.rss_file.is_none() {
+            let pid = self.child.id();
+            if let Ok(status) = fs::read_to_string(format!("/proc/{pid}/status"))
+                && let Some(kb) = stats::status_kb(&status, "VmHWM")
+            {
+                self.hwm_kb = Some(self.hwm_kb.map_or(kb, |old| old.max(kb)));
+            }
+            if let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat"))
+                && let Some(ticks) = stats::stat_cpu_ticks(&stat)
+            {
+                self.cpu_ticks = Some(self.cpu_ticks.map_or(ticks, |old| old.max(ticks)));
+            }
         }
         let status = self
             .child
@@ -200,7 +218,7 @@ impl Running {
         self.status = self.child.wait().ok();
     }
 
-    /// Collects output and the peak RSS of an exited process.
+    /// Collects output, the peak RSS and the CPU time of an exited process.
     fn finish(mut self) -> Result<Finished> {
         let status = match self.status {
             Some(status) => status,
@@ -216,14 +234,19 @@ impl Running {
             .take()
             .and_then(|handle| handle.join().ok())
             .unwrap_or_default();
-        let peak_rss_kb = match &self.rss_file {
+        let (peak_rss_kb, cpu_s) = match &self.rss_file {
             Some(file) => {
                 let text = fs::read_to_string(file).unwrap_or_default();
                 // Best effort: the scratch directory is removed at the end anyway.
                 let _ = fs::remove_file(file);
-                stats::time_output_kb(&text)
+                let output = stats::time_output(&text);
+                (output.rss_kb, output.cpu_s)
             }
-            None => self.hwm_kb,
+            None => (
+                self.hwm_kb,
+                self.cpu_ticks
+                    .map(|ticks| stats::to_f64(ticks) / stats::CLOCK_TICKS_PER_S),
+            ),
         };
         self.status = Some(status);
         Ok(Finished {
@@ -232,6 +255,7 @@ impl Running {
             stderr,
             status,
             peak_rss_kb,
+            cpu_s,
         })
     }
 }
@@ -330,6 +354,31 @@ mod tests {
             assert!(finished[0].status.success());
             assert_eq!(finished[0].stdout, ["first", "second"]);
             assert_eq!(finished[0].stderr, "oops\n");
+            if matches!(probe, RssProbe::Time(_)) {
+                assert!(finished[0].peak_rss_kb.is_some_and(|kb| kb > 0));
+                assert!(finished[0].cpu_s.is_some_and(|cpu| cpu >= 0.0));
+            }
+        }
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn measures_the_cpu_time_of_a_busy_failing_child() {
+        let dir = scratch();
+        // Some 0.1 to 1 s of CPU in the shell, then a failure: GNU time then writes a
+        // "Command exited with non-zero status 1" line before the figures.
+        let busy = "i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done; exit 1";
+        for probe in [RssProbe::detect(), RssProbe::Proc] {
+            let process = sh(busy, &probe, &dir);
+            let deadline = Instant::now() + Duration::from_secs(50);
+            let (finished, timed_out) = wait_all(vec![process], deadline).unwrap();
+            assert!(!timed_out);
+            assert_eq!(finished[0].status.code(), Some(1));
+            let cpu = finished[0].cpu_s;
+            assert!(
+                cpu.is_some_and(|cpu| (0.03..30.0).contains(&cpu)),
+                "{probe:?}: {cpu:?}"
+            );
             if matches!(probe, RssProbe::Time(_)) {
                 assert!(finished[0].peak_rss_kb.is_some_and(|kb| kb > 0));
             }

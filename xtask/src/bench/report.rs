@@ -39,7 +39,7 @@ pub(crate) struct RunInfo {
     pub(crate) command: String,
     /// Runs per figure.
     pub(crate) runs: usize,
-    /// How peak RSS was measured.
+    /// How peak RSS and CPU time were measured.
     pub(crate) rss_probe: String,
     /// Wall-clock time of all runs.
     pub(crate) duration: Duration,
@@ -168,18 +168,39 @@ fn rss_cell(row: &Row) -> String {
     }
 }
 
-/// The Markdown table: workload | ours | libzmq | raw | ours/libzmq | ours/raw | RSS ours/libzmq.
+/// The CPU column: ours/libzmq of the CPU time per unit of work, with both values.
+fn cpu_cell(row: &Row) -> String {
+    let Some(unit) = row.workload.kind.cpu_unit() else {
+        return "n/a".to_owned();
+    };
+    let ours = row.outcome(Impl::Ours).cpu_per_unit_ns();
+    let libzmq = row.outcome(Impl::Libzmq).cpu_per_unit_ns();
+    match (ours, libzmq) {
+        (Some(ours_ns), Some(libzmq_ns)) => format!(
+            "{} ({} / {} per {unit})",
+            stats::format_ratio(stats::ratio(ours, libzmq)),
+            stats::format_ns(ours_ns),
+            stats::format_ns(libzmq_ns)
+        ),
+        _ => "n/a".to_owned(),
+    }
+}
+
+/// The Markdown table: workload | ours | libzmq | raw | ours/libzmq | ours/raw | RSS ours/libzmq
+/// | CPU ours/libzmq.
 pub(crate) fn table(rows: &[Row]) -> String {
     let mut out = String::from(
-        "| workload | ours | libzmq | raw | ours/libzmq | ours/raw | RSS ours/libzmq |\n\
-         |----------|------|--------|-----|-------------|----------|-----------------|\n",
+        "| workload | ours | libzmq | raw | ours/libzmq | ours/raw | RSS ours/libzmq \
+         | CPU ours/libzmq |\n\
+         |----------|------|--------|-----|-------------|----------|-----------------\
+         |-----------------|\n",
     );
     for row in rows {
         let kind = row.workload.kind;
         let ours = row.outcome(Impl::Ours).figure();
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
             row.workload.name(),
             cell(row.outcome(Impl::Ours), kind),
             cell(row.outcome(Impl::Libzmq), kind),
@@ -187,6 +208,7 @@ pub(crate) fn table(rows: &[Row]) -> String {
             stats::format_ratio(stats::ratio(ours, row.outcome(Impl::Libzmq).figure())),
             stats::format_ratio(stats::ratio(ours, row.outcome(Impl::Raw).figure())),
             rss_cell(row),
+            cpu_cell(row),
         );
     }
     out
@@ -263,7 +285,9 @@ pub(crate) fn section(info: &RunInfo, rows: &[Row]) -> String {
     );
     let _ = writeln!(
         out,
-        "* Command: `{}`; each figure is the median of {} run(s); peak RSS by {}.\n",
+        "* Command: `{}`; each figure is the median of {} run(s); peak RSS and CPU time by {}; \
+         CPU is the user+sys time of all processes of a run (10 ms resolution per process), per \
+         message (throughput) or per round trip (latency).\n",
         info.command, info.runs, info.rss_probe
     );
     out.push_str(&table(rows));
@@ -285,7 +309,9 @@ timed by the receiver from its first message; latency rows give the median round
 peers row gives the binder's resident set once every peer has sent a message. `ours/libzmq` and
 `ours/raw` divide our figure by theirs: above 1 is better for throughput, below 1 for latency
 and memory. The RSS column divides the summed peak RSS of the processes of a run (ours /
-libzmq). `raw` is a plain length-prefixed byte pump over the same transport, no ZeroMQ.
+libzmq); the CPU column divides their summed user+sys CPU time per message or round trip
+(below 1 is cheaper). `raw` is a plain length-prefixed byte pump over the same transport, no
+ZeroMQ.
 
 ";
 
@@ -339,6 +365,13 @@ fn row_json(row: &Row) -> Value {
         programs.insert(program.key().to_owned(), outcome_json(row.outcome(program)));
     }
     let ours = row.outcome(Impl::Ours);
+    let mut cpu = serde_json::Map::new();
+    for program in IMPLS {
+        cpu.insert(
+            program.key().to_owned(),
+            json!(row.outcome(program).cpu_per_unit_ns()),
+        );
+    }
     json!({
         "name": workload.name(),
         "kind": match workload.kind {
@@ -358,6 +391,12 @@ fn row_json(row: &Row) -> Value {
         "ours_over_libzmq": stats::ratio(ours.figure(), row.outcome(Impl::Libzmq).figure()),
         "ours_over_raw": stats::ratio(ours.figure(), row.outcome(Impl::Raw).figure()),
         "rss_ours_over_libzmq": stats::ratio(ours.rss_kb(), row.outcome(Impl::Libzmq).rss_kb()),
+        "cpu_unit": workload.kind.cpu_unit(),
+        "cpu_per_unit_ns": cpu,
+        "cpu_ours_over_libzmq": stats::ratio(
+            ours.cpu_per_unit_ns(),
+            row.outcome(Impl::Libzmq).cpu_per_unit_ns()
+        ),
     })
 }
 
@@ -389,6 +428,7 @@ fn outcome_json(outcome: &Outcome) -> Value {
                 .map(|(role, kb)| (role.clone(), json!(kb)))
                 .collect();
             value["peak_rss_kb"] = Value::Object(peaks);
+            value["cpu_s"] = json!(sample.cpu_s);
             value
         })
         .collect();
@@ -396,6 +436,7 @@ fn outcome_json(outcome: &Outcome) -> Value {
         "median": outcome.figure(),
         "median_mb_per_s": outcome.mb_per_s(),
         "median_total_peak_rss_kb": outcome.rss_kb(),
+        "median_cpu_per_unit_ns": outcome.cpu_per_unit_ns(),
         "samples": samples,
         "failures": outcome.failures,
     })
@@ -536,7 +577,8 @@ mod tests {
     use super::super::{Sample, Workload};
     use super::*;
 
-    fn thr(rate: f64, size: u64, rss: u64) -> Sample {
+    /// A throughput sample of 100 messages that took `cpu_s` of CPU time.
+    fn thr(rate: f64, size: u64, rss: u64, cpu_s: f64) -> Sample {
         Sample {
             line: Line::Thr {
                 size,
@@ -545,6 +587,22 @@ mod tests {
                 mb_per_s: rate * stats::to_f64(size) * 8.0 / 1e6,
             },
             rss_kb: vec![("recv".to_owned(), rss), ("send".to_owned(), rss)],
+            cpu_s: Some(cpu_s),
+        }
+    }
+
+    /// A latency sample of 100 round trips that took `cpu_s` of CPU time.
+    fn lat(size: u64, p50: f64, cpu_s: Option<f64>) -> Sample {
+        Sample {
+            line: Line::Lat {
+                size,
+                count: 100,
+                avg_us: p50,
+                p50_us: p50,
+                p99_us: p50,
+            },
+            rss_kb: vec![("echo".to_owned(), 1024), ("lat".to_owned(), 1024)],
+            cpu_s,
         }
     }
 
@@ -569,23 +627,38 @@ mod tests {
             size: 1024,
             count: 100,
         };
-        let lat = |p50: f64| Sample {
-            line: Line::Lat {
-                size: 1024,
-                count: 100,
-                avg_us: p50,
-                p50_us: p50,
-                p99_us: p50,
-            },
+        let lat_tcp = Workload {
+            kind: Kind::Lat,
+            transport: Transport::Tcp,
+            size: 64,
+            count: 100,
+        };
+        let peers = Workload {
+            kind: Kind::Peers,
+            transport: Transport::Tcp,
+            size: 1,
+            count: 100,
+        };
+        let inproc = |p50: f64| Sample {
             rss_kb: vec![("lat-inproc".to_owned(), 2048)],
+            ..lat(1024, p50, Some(0.01))
+        };
+        let idle = |kb: u64| Sample {
+            line: Line::Rss { kb },
+            rss_kb: vec![("bind".to_owned(), kb), ("connect".to_owned(), kb)],
+            cpu_s: Some(0.5),
         };
         vec![
             Row {
                 workload: thr_tcp,
                 outcomes: [
-                    measured(vec![thr(2.0e6, 64, 2048), thr(3.0e6, 64, 2048)]),
-                    measured(vec![thr(4.0e6, 64, 4096)]),
-                    measured(vec![thr(8.0e6, 64, 1024)]),
+                    // 300 and 320 ns per message: the median is 310 ns.
+                    measured(vec![
+                        thr(2.0e6, 64, 2048, 30e-6),
+                        thr(3.0e6, 64, 2048, 32e-6),
+                    ]),
+                    measured(vec![thr(4.0e6, 64, 4096, 56e-6)]),
+                    measured(vec![thr(8.0e6, 64, 1024, 10e-6)]),
                 ],
             },
             Row {
@@ -596,9 +669,30 @@ mod tests {
                         samples: Vec::new(),
                         failures: vec!["zpeer thr-inproc: exit status: 2: unknown `x`".into(); 2],
                     },
-                    measured(vec![lat(10.0)]),
+                    measured(vec![inproc(10.0)]),
                     Outcome {
                         not_applicable: Some("no in-process transport"),
+                        ..Outcome::default()
+                    },
+                ],
+            },
+            Row {
+                workload: lat_tcp,
+                outcomes: [
+                    // 52 µs of CPU per round trip for ours, 29 µs for libzmq.
+                    measured(vec![lat(64, 20.0, Some(0.0052))]),
+                    measured(vec![lat(64, 25.0, Some(0.0029))]),
+                    // Without CPU time from every process the row still shows the rest.
+                    measured(vec![lat(64, 10.0, None)]),
+                ],
+            },
+            Row {
+                workload: peers,
+                outcomes: [
+                    measured(vec![idle(3072)]),
+                    measured(vec![idle(6144)]),
+                    Outcome {
+                        not_applicable: Some("no sockets to hold peers"),
                         ..Outcome::default()
                     },
                 ],
@@ -607,23 +701,35 @@ mod tests {
     }
 
     #[test]
-    fn table_has_figures_ratios_and_rss() {
+    fn table_has_figures_ratios_rss_and_cpu() {
         let table = table(&rows());
         let lines: Vec<&str> = table.lines().collect();
         assert_eq!(
             lines[0],
-            "| workload | ours | libzmq | raw | ours/libzmq | ours/raw | RSS ours/libzmq |"
+            "| workload | ours | libzmq | raw | ours/libzmq | ours/raw | RSS ours/libzmq \
+             | CPU ours/libzmq |"
         );
+        assert_eq!(lines[1].matches('|').count(), lines[0].matches('|').count());
         assert_eq!(
             lines[2],
             "| thr tcp 64 B | 2.50 M/s (1.28 Gb/s) | 4.00 M/s (2.05 Gb/s) | 8.00 M/s (4.10 Gb/s) \
-             | 0.62 | 0.31 | 0.50 (4.0 MiB / 8.0 MiB) |"
+             | 0.62 | 0.31 | 0.50 (4.0 MiB / 8.0 MiB) | 0.55 (310 ns / 560 ns per msg) |"
         );
         assert_eq!(
             lines[3],
-            "| lat inproc 1 KiB | failed | 10.0 µs | n/a | n/a | n/a | n/a |"
+            "| lat inproc 1 KiB | failed | 10.0 µs | n/a | n/a | n/a | n/a | n/a |"
         );
-        assert_eq!(lines.len(), 4);
+        assert_eq!(
+            lines[4],
+            "| lat tcp 64 B | 20.0 µs | 25.0 µs | 10.0 µs | 0.80 | 2.00 \
+             | 1.00 (2.0 MiB / 2.0 MiB) | 1.79 (52 µs / 29 µs per round trip) |"
+        );
+        assert_eq!(
+            lines[5],
+            "| peers tcp 100 idle | 3.0 MiB | 6.0 MiB | n/a | 0.50 | n/a \
+             | 0.50 (6.0 MiB / 12.0 MiB) | n/a |"
+        );
+        assert_eq!(lines.len(), 6);
     }
 
     #[test]
@@ -663,6 +769,10 @@ mod tests {
         assert!(text.contains("load average 1.0 2.0 3.0 at the start"));
         assert!(text.contains("`cargo xtask bench`"));
         assert!(text.contains("median of 5 run(s)"));
+        assert!(text.contains(
+            "peak RSS and CPU time by GNU time; CPU is the user+sys time of all processes of a run"
+        ));
+        assert!(text.contains("| CPU ours/libzmq |"));
         assert!(text.contains(
             "* lat inproc 1 KiB, ours: 2 run(s) failed: `zpeer thr-inproc: exit status: 2: \
              unknown 'x'`"
@@ -707,6 +817,32 @@ mod tests {
         );
         assert_eq!(first["ours_over_raw"], 0.3125);
         assert_eq!(first["rss_ours_over_libzmq"], 0.5);
+        assert_eq!(first["results"]["ours"]["samples"][1]["cpu_s"], 32e-6);
+        assert_eq!(first["cpu_unit"], "msg");
+        let cpu = &first["cpu_per_unit_ns"];
+        assert!(
+            (cpu["ours"].as_f64().unwrap() - 310.0).abs() < 1e-6,
+            "{cpu}"
+        );
+        assert!(
+            (cpu["libzmq"].as_f64().unwrap() - 560.0).abs() < 1e-6,
+            "{cpu}"
+        );
+        assert!((cpu["raw"].as_f64().unwrap() - 100.0).abs() < 1e-6, "{cpu}");
+        let cpu_ratio = first["cpu_ours_over_libzmq"].as_f64().unwrap();
+        assert!((cpu_ratio - 310.0 / 560.0).abs() < 1e-9, "{cpu_ratio}");
+        assert_eq!(
+            first["results"]["ours"]["median_cpu_per_unit_ns"],
+            cpu["ours"]
+        );
+        let peers = &value["workloads"][3];
+        assert_eq!(peers["cpu_unit"], Value::Null);
+        assert_eq!(peers["cpu_ours_over_libzmq"], Value::Null);
+        assert_eq!(peers["results"]["ours"]["samples"][0]["cpu_s"], 0.5);
+        assert_eq!(
+            value["workloads"][2]["results"]["raw"]["samples"][0]["cpu_s"],
+            Value::Null
+        );
         let second = &value["workloads"][1];
         assert_eq!(
             second["results"]["raw"]["not_applicable"],

@@ -103,12 +103,54 @@ pub(crate) fn status_kb(status: &str, key: &str) -> Option<u64> {
     })
 }
 
-/// The peak RSS in KiB that `/usr/bin/time -f %M -o FILE` wrote: the last line holding a number
-/// (a failed command adds a "Command exited with non-zero status" line before it).
-pub(crate) fn time_output_kb(text: &str) -> Option<u64> {
-    text.lines()
-        .rev()
-        .find_map(|line| line.trim().parse::<u64>().ok())
+/// Clock ticks per second of `/proc/<pid>/stat` times (`getconf CLK_TCK`, 100 on Linux).
+pub(crate) const CLOCK_TICKS_PER_S: f64 = 100.0;
+
+/// What `/usr/bin/time -f "%M %U %S" -o FILE` wrote: peak RSS in KiB and user+sys CPU seconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct TimeOutput {
+    /// Peak resident set (`ru_maxrss`) in KiB.
+    pub(crate) rss_kb: Option<u64>,
+    /// User plus system CPU time in seconds.
+    pub(crate) cpu_s: Option<f64>,
+}
+
+/// Parses the file of `/usr/bin/time -f "%M %U %S" -o FILE`: its last non-empty line (a failed
+/// command adds a "Command exited with non-zero status" line before it). A line of only `%M`
+/// gives the RSS without CPU; anything else gives neither.
+pub(crate) fn time_output(text: &str) -> TimeOutput {
+    let Some(line) = text.lines().rev().find(|line| !line.trim().is_empty()) else {
+        return TimeOutput::default();
+    };
+    let mut fields = line.split_whitespace();
+    let Some(rss_kb) = fields.next().and_then(|word| word.parse::<u64>().ok()) else {
+        return TimeOutput::default();
+    };
+    let seconds = |word: Option<&str>| {
+        word?
+            .parse::<f64>()
+            .ok()
+            .filter(|value| value.is_finite() && *value >= 0.0)
+    };
+    let cpu_s = match (seconds(fields.next()), seconds(fields.next())) {
+        (Some(user), Some(system)) => Some(user + system),
+        _ => None,
+    };
+    TimeOutput {
+        rss_kb: Some(rss_kb),
+        cpu_s,
+    }
+}
+
+/// `utime + stime` in clock ticks (fields 14 and 15) from the text of `/proc/<pid>/stat`.
+pub(crate) fn stat_cpu_ticks(stat: &str) -> Option<u64> {
+    // The command name (field 2) is in parentheses and may hold spaces or parentheses itself:
+    // the fields after the last `)` start with field 3.
+    let (_, rest) = stat.rsplit_once(')')?;
+    let mut fields = rest.split_whitespace().skip(11);
+    let user = fields.next()?.parse::<u64>().ok()?;
+    let system = fields.next()?.parse::<u64>().ok()?;
+    user.checked_add(system)
 }
 
 /// The median of `values` (the mean of the two middle ones for an even count); `None` if empty.
@@ -156,6 +198,19 @@ pub(crate) fn format_bits(mb_per_s: f64) -> String {
 /// A size in KiB as MiB with one decimal: `3.2 MiB`.
 pub(crate) fn format_mib(kb: f64) -> String {
     format!("{:.1} MiB", kb / 1024.0)
+}
+
+/// A short duration given in nanoseconds: `310 ns`, `4.2 µs`, `52 µs`, `1.3 ms`.
+pub(crate) fn format_ns(ns: f64) -> String {
+    if ns >= 1e6 {
+        format!("{:.1} ms", ns / 1e6)
+    } else if ns >= 1e4 {
+        format!("{:.0} µs", ns / 1e3)
+    } else if ns >= 1e3 {
+        format!("{:.1} µs", ns / 1e3)
+    } else {
+        format!("{ns:.0} ns")
+    }
 }
 
 /// A ratio with two decimals, or `n/a`.
@@ -246,12 +301,44 @@ mod tests {
         assert_eq!(status_kb(status, "VmHWM"), Some(4321));
         assert_eq!(status_kb(status, "VmRSS"), Some(4000));
         assert_eq!(status_kb(status, "VmSwap"), None);
-        assert_eq!(time_output_kb("5120\n"), Some(5120));
+        assert_eq!(time_output("5120\n").rss_kb, Some(5120));
+        assert_eq!(time_output("5120\n").cpu_s, None);
         assert_eq!(
-            time_output_kb("Command exited with non-zero status 1\n6144\n"),
+            time_output("Command exited with non-zero status 1\n6144\n").rss_kb,
             Some(6144)
         );
-        assert_eq!(time_output_kb("Command terminated by signal 9\n"), None);
+        assert_eq!(
+            time_output("Command terminated by signal 9\n"),
+            TimeOutput::default()
+        );
+        assert_eq!(time_output(""), TimeOutput::default());
+    }
+
+    #[test]
+    fn reads_rss_and_cpu_from_time_output() {
+        let failed = time_output("Command exited with non-zero status 1\n4096 0.12 0.03\n\n");
+        assert_eq!(failed.rss_kb, Some(4096));
+        assert!(failed.cpu_s.is_some_and(|cpu| (cpu - 0.15).abs() < 1e-9));
+        let plain = time_output("8192 1.50 0.25\n");
+        assert_eq!(plain.rss_kb, Some(8192));
+        assert!(plain.cpu_s.is_some_and(|cpu| (cpu - 1.75).abs() < 1e-9));
+        // A broken CPU field keeps the RSS and drops the CPU.
+        assert_eq!(
+            time_output("8192 x 0.25\n"),
+            TimeOutput {
+                rss_kb: Some(8192),
+                cpu_s: None
+            }
+        );
+    }
+
+    #[test]
+    fn reads_cpu_ticks_from_proc_stat() {
+        let stat = "4242 (z peer) S 1 4242 4242 0 -1 4194560 300 0 0 0 \
+                    37 5 0 0 20 0 3 0 123456 10000000 800 18446744073709551615\n";
+        assert_eq!(stat_cpu_ticks(stat), Some(42));
+        assert_eq!(stat_cpu_ticks("4242 (x) S 1 2 3"), None);
+        assert_eq!(stat_cpu_ticks("garbage"), None);
     }
 
     #[test]
@@ -279,6 +366,10 @@ mod tests {
         assert_eq!(format_bits(820.4), "820 Mb/s");
         assert_eq!(format_bits(2.04), "2.0 Mb/s");
         assert_eq!(format_mib(3276.8), "3.2 MiB");
+        assert_eq!(format_ns(310.4), "310 ns");
+        assert_eq!(format_ns(4_240.0), "4.2 µs");
+        assert_eq!(format_ns(52_000.0), "52 µs");
+        assert_eq!(format_ns(1_260_000.0), "1.3 ms");
         assert_eq!(format_ratio(Some(0.876)), "0.88");
         assert_eq!(format_ratio(None), "n/a");
         assert_eq!(format_size(1), "1 B");
