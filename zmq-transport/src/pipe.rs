@@ -123,7 +123,7 @@ impl<T> PipeSender<T> {
     }
 
     /// Moves messages from the front of `from` into the pipe, as many as the high-water mark
-    /// allows, as one batch (one queue slot and at most one wake-up for all of them).
+    /// allows, as one batch (one lock and at most one wake-up for all of them).
     ///
     /// # Errors
     /// [`TrySendError::Full`] when the pipe filled up before `from` was empty: what is left
