@@ -9,6 +9,8 @@
 //!   the pipe's waker unused (the receiver polls), as the I/O thread drains a busy pipe. The
 //!   sender is a long-lived thread handed each batch size through a channel.
 //! * **hwm**: like `same_thread` with a high-water mark of 1000 (the counted path).
+//! * **`batched`**: like `hwm`, but the batch goes in with one `try_send_many` (as an I/O
+//!   thread delivers what one read decoded).
 //!
 //! Each group reports messages per second (criterion's "elem/s"). Run with
 //! `cargo bench -p zmq-transport --bench pipe`.
@@ -17,6 +19,7 @@
     reason = "criterion_group! generates a public function without a doc comment"
 )]
 
+use std::collections::VecDeque;
 use std::hint::black_box;
 use std::sync::mpsc;
 use std::thread;
@@ -44,6 +47,25 @@ fn same_thread(c: &mut Criterion, name: &str, hwm: usize) {
             }
             // A receiver that finds the pipe empty hands all credit back (as a reader does
             // before it waits); without this look a full batch would not fit next time.
+            assert!(matches!(rx.try_recv(), Ok(None)));
+        });
+    });
+    group.finish();
+}
+
+fn batched(c: &mut Criterion) {
+    let body = Bytes::from(vec![0x5A; 64]);
+    let (tx, mut rx) = pipe(BATCH);
+    let mut from = VecDeque::with_capacity(BATCH);
+    let mut group = c.benchmark_group("pipe_batched");
+    group.throughput(Throughput::Elements(BATCH as u64));
+    group.bench_function("64B", |b| {
+        b.iter(|| {
+            from.extend((0..BATCH).map(|_| Message::new(body.clone())));
+            assert!(tx.try_send_many(&mut from).is_ok());
+            for _ in 0..BATCH {
+                black_box(rx.try_recv().ok().flatten().expect("queued"));
+            }
             assert!(matches!(rx.try_recv(), Ok(None)));
         });
     });
@@ -85,6 +107,7 @@ fn cross_thread(c: &mut Criterion) {
 fn benches(c: &mut Criterion) {
     same_thread(c, "pipe_same_thread", 0);
     same_thread(c, "pipe_hwm", BATCH);
+    batched(c);
     cross_thread(c);
 }
 
