@@ -208,17 +208,27 @@ fn forward(mut from: TcpStream, mut to: TcpStream, counter: Arc<AtomicUsize>) {
 /// `HEARTBEAT_IVL=10` on both sides and `RECONNECT_IVL=-1` on the connecter: heartbeats (WebSocket
 /// pings and pongs) flow while the connection is idle, and the connection survives them: a
 /// message sent afterwards is delivered over the same connection, both ways.
+///
+/// `HEARTBEAT_TIMEOUT` is set well above the interval: left unset it equals the interval (as in
+/// libzmq), and on a loaded CI machine a pong may legitimately take longer than 10 ms, which
+/// would close the connection for good (no reconnect) and fail the test for the wrong reason.
 #[test]
 fn heartbeat_at_10ms_with_reconnect_disabled_still_delivers() {
     let ctx = Context::new();
     let binder = peer(&ctx);
     binder.set_heartbeat_ivl(10).expect("HEARTBEAT_IVL");
+    binder
+        .set_heartbeat_timeout(2_000)
+        .expect("HEARTBEAT_TIMEOUT");
     binder.bind("ws://127.0.0.1:*/heartbeat").expect("bind");
     let endpoint = binder.last_endpoint().expect("LAST_ENDPOINT");
     let proxy = CountingProxy::start(&endpoint, "/heartbeat");
 
     let connecter = peer(&ctx);
     connecter.set_heartbeat_ivl(10).expect("HEARTBEAT_IVL");
+    connecter
+        .set_heartbeat_timeout(2_000)
+        .expect("HEARTBEAT_TIMEOUT");
     connecter.set_reconnect_ivl(-1).expect("RECONNECT_IVL");
     let to_binder = connecter
         .connect_peer(&proxy.endpoint)

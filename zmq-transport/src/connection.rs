@@ -540,15 +540,19 @@ impl Conn {
         if live.attached && self.linger_at().is_some_and(|d| now >= d) {
             return Some(DisconnectReason::Closed);
         }
-        if live.session.poll_timeout().is_some_and(|t| now >= t) {
-            // A failure is also queued as Event::Closed, handled below.
-            let _ = live.session.handle_timeout(now);
-        }
         self.drain_events(live, cx);
         self.deliver_backlog();
         let mut ended = None;
         if live.close.is_none() && self.backlog.is_empty() && live.read_pending {
             ended = self.read(live, cx, now);
+        }
+        // Timers after reading: traffic that already arrived (a pong, a late READY) counts
+        // before a deadline is judged, so a busy machine that woke this thread late does not
+        // drop a healthy peer.
+        if ended.is_none() && live.session.poll_timeout().is_some_and(|t| now >= t) {
+            // A failure is also queued as Event::Closed.
+            let _ = live.session.handle_timeout(now);
+            self.drain_events(live, cx);
         }
         if let Err(reason) = self.flush(live, cx) {
             ended.get_or_insert(reason);
