@@ -168,7 +168,8 @@ fn heartbeats_keep_a_live_connection() {
     let connecter = peer(&ctx);
     for socket in [&binder, &connecter] {
         socket.set_heartbeat_ivl(20).expect("IVL");
-        socket.set_heartbeat_timeout(200).expect("TIMEOUT");
+        // Well above the interval, so scheduling delays on a loaded machine are no timeout.
+        socket.set_heartbeat_timeout(500).expect("TIMEOUT");
     }
     binder.bind("tcp://127.0.0.1:*").expect("bind");
     let rid = connecter
@@ -179,7 +180,7 @@ fn heartbeats_keep_a_live_connection() {
     let back = got.routing_id().expect("routing id");
     // Idle for longer than several timeouts; PING/PONG keep the connection (and the bind-side
     // routing id) alive.
-    binder.set_rcvtimeo(600).expect("RCVTIMEO");
+    binder.set_rcvtimeo(1500).expect("RCVTIMEO");
     assert_errno(binder.recv(), errno::EAGAIN, "idle period");
     binder
         .send(support::msg(b"2", back))
