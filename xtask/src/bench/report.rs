@@ -59,7 +59,20 @@ impl RunInfo {
                 .unwrap_or_default()
         };
         let commit = output("git", &["rev-parse", "--short", "HEAD"]);
-        let dirty = !output("git", &["status", "--porcelain", "--untracked-files=no"]).is_empty();
+        // BENCHMARKS.md is this report's own output: a previous run's table there is no change
+        // to the code under measurement.
+        let dirty = !output(
+            "git",
+            &[
+                "status",
+                "--porcelain",
+                "--untracked-files=no",
+                "--",
+                ".",
+                ":(exclude)BENCHMARKS.md",
+            ],
+        )
+        .is_empty();
         let git = match (commit.is_empty(), dirty) {
             (true, _) => "unknown".to_owned(),
             (false, true) => format!("{commit} + uncommitted changes"),
