@@ -646,8 +646,10 @@ impl Conn {
             Role::Accepted {
                 acceptor, remote, ..
             } => match acceptor.on_accept(peer, remote) {
-                Some((link, events)) => {
+                Some((mut link, events)) => {
                     let waker = cx.waker(self.token);
+                    // The I/O thread serves many pipes in turn: no waiting on one of them.
+                    link.outbound.set_swap_backoff(false);
                     link.outbound.set_waker(Arc::clone(&waker));
                     link.inbound.set_waker(waker);
                     self.link = Some(link);

@@ -195,7 +195,7 @@ impl IoHandle {
         &self,
         ep: &Endpoint,
         opts: ConnOptions,
-        link: Link,
+        mut link: Link,
         events: Arc<dyn ConnectionEvents>,
     ) -> Result<Connecter, TransportError> {
         if self.shared.closing.load(Ordering::SeqCst) {
@@ -209,6 +209,8 @@ impl IoHandle {
             shared: Arc::downgrade(&self.shared),
             token,
         });
+        // The I/O thread serves many pipes in turn: no waiting on one of them.
+        link.outbound.set_swap_backoff(false);
         link.outbound.set_waker(Arc::clone(&waker));
         link.inbound.set_waker(waker);
         let conn = Conn::connecter(token, ep.clone(), opts, link, events, Instant::now());

@@ -23,6 +23,11 @@
 //!
 //! A sender that has many messages at once (an I/O thread that decoded a whole read) moves them
 //! with [`PipeSender::try_send_many`]: one lock and one wake-up check for the lot.
+//!
+//! A receiver that keeps up with a streaming sender would swap after every message, moving the
+//! lock's line and the deque's buffer between the cores each time; while swaps keep finding
+//! small batches it waits about 500 ns before the next one, so a few messages gather
+//! ([`PipeReceiver::set_swap_backoff`]).
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -73,6 +78,8 @@ pub fn typed_pipe<T: Send>(hwm: usize) -> (PipeSender<T>, PipeReceiver<T>) {
         PipeReceiver {
             shared,
             batch: VecDeque::new(),
+            streak: 0,
+            backoff: true,
         },
     )
 }
@@ -289,9 +296,29 @@ pub struct PipeReceiver<T = Message> {
     /// The inbox as last swapped out; each message counts as taken only when it leaves here,
     /// so senders never see more room than there is.
     batch: VecDeque<T>,
+    /// Consecutive swaps (no empty look in between) that found a few messages, fewer than
+    /// [`SMALL_BATCH`]. From two on, the senders stream more slowly than this receiver takes,
+    /// so the next swap waits [`SWAP_BACKOFF`] first (see `pop`). A request/reply exchange
+    /// always finds the inbox empty between two messages and never waits.
+    streak: u8,
+    /// Whether that wait is made (on by default; see [`PipeReceiver::set_swap_backoff`]).
+    backoff: bool,
 }
 
 impl<T> PipeReceiver<T> {
+    /// Turns the short wait before swapping in a streaming inbox on or off (on by default).
+    ///
+    /// A receiver faster than its senders would otherwise take the inbox after every message:
+    /// the lock and the deque's buffer then move between the two cores once per message, which
+    /// costs the sender far more than the message itself. Waiting about half a microsecond
+    /// before the next swap, only while swaps keep finding small non-empty batches, lets a
+    /// few messages gather (BENCHMARKS.md, "Optimisations"). A receiver that serves many pipes
+    /// in turn (an I/O thread) may turn it off: it has other pipes to look at meanwhile.
+    pub fn set_swap_backoff(&mut self, on: bool) {
+        self.backoff = on;
+        self.streak = 0;
+    }
+
     /// Pops one message.
     ///
     /// `Ok(None)` means empty for now; the receiver-side waker is then armed, so the next send
@@ -326,13 +353,22 @@ impl<T> PipeReceiver<T> {
                     // After a large burst: do not keep (and pass on) a huge buffer.
                     self.batch = VecDeque::new();
                 }
+                if self.streak >= 2 {
+                    swap_backoff();
+                }
                 let mut inbox = self.shared.inbox.0.lock();
                 if inbox.items.is_empty() {
                     inbox.scheduled = false;
+                    self.streak = 0;
                     return None;
                 }
                 std::mem::swap(&mut inbox.items, &mut self.batch);
                 drop(inbox);
+                self.streak = if self.backoff && self.batch.len() < SMALL_BATCH {
+                    self.streak.saturating_add(1)
+                } else {
+                    0
+                };
                 self.batch.pop_front()?
             }
         };
@@ -426,6 +462,29 @@ struct Inbox<T> {
 
 /// A receiver's batch larger than this (in messages) is freed once drained rather than kept.
 const KEEP_CAPACITY: usize = 4096;
+
+/// A swap that brings fewer messages than this (but some) means the senders trail the
+/// receiver: the next swap waits [`SWAP_BACKOFF`]. From this size on the receiver is the
+/// slower side and takes the next inbox at once.
+const SMALL_BATCH: usize = 32;
+
+/// How long a streaming receiver waits before its next swap. Long enough for a sender to
+/// queue several small messages (tens to hundreds of nanoseconds each), short against any
+/// wake-up; inproc 64 B throughput rose from about 4.8 to 6.9 M/s with it (BENCHMARKS.md).
+const SWAP_BACKOFF: Duration = Duration::from_nanos(500);
+
+/// Spins for [`SWAP_BACKOFF`] without touching any line a sender writes.
+fn swap_backoff() {
+    let start = Instant::now();
+    loop {
+        for _ in 0..16 {
+            std::hint::spin_loop();
+        }
+        if start.elapsed() >= SWAP_BACKOFF {
+            return;
+        }
+    }
+}
 
 /// What a sender that found no room learns on its second look.
 enum Full {

@@ -104,6 +104,50 @@ fn a_batch_is_one_wake_up_and_counts_each_message_as_it_leaves() {
     assert_eq!(rw.get(), 1);
 }
 
+/// The swap backoff engages only while swaps keep finding small batches with no empty look in
+/// between (a sender streaming more slowly than the receiver takes), never for request/reply
+/// traffic, never after a large batch, and not at all when turned off. Messages are unaffected.
+#[test]
+fn swap_backoff_follows_streaming_only() {
+    let (tx, mut rx) = typed_pipe::<u32>(0);
+    // Request/reply: each message is followed by an empty look.
+    for i in 0..3 {
+        tx.try_send(i).unwrap();
+        assert_eq!(rx.try_recv(), Ok(Some(i)));
+        assert_eq!(rx.streak, 1);
+        assert_eq!(rx.try_recv(), Ok(None));
+        assert_eq!(rx.streak, 0, "an empty look ends the streak");
+    }
+    // Streaming: a new message is there at every swap.
+    for i in 0..3 {
+        tx.try_send(i).unwrap();
+        assert_eq!(rx.try_recv(), Ok(Some(i)));
+    }
+    assert_eq!(
+        rx.streak, 3,
+        "small batches back to back: the next swap waits"
+    );
+    // The wait delays the swap, it does not lose or reorder anything.
+    tx.try_send(10).unwrap();
+    tx.try_send(11).unwrap();
+    assert_eq!(rx.try_recv(), Ok(Some(10)));
+    assert_eq!(rx.try_recv(), Ok(Some(11)));
+    // A large batch means the receiver is the slower side: no wait before the next swap.
+    for i in (0..).take(SMALL_BATCH) {
+        tx.try_send(i).unwrap();
+    }
+    assert_eq!(rx.try_recv(), Ok(Some(0)));
+    assert_eq!(rx.streak, 0);
+    while rx.try_recv().unwrap().is_some() {}
+    // Turned off (an I/O thread serving many pipes): never counts.
+    rx.set_swap_backoff(false);
+    for i in 0..3 {
+        tx.try_send(i).unwrap();
+        assert_eq!(rx.try_recv(), Ok(Some(i)));
+        assert_eq!(rx.streak, 0);
+    }
+}
+
 #[test]
 fn a_closed_pipe_takes_no_batch_and_a_drained_batch_ends_the_stream() {
     let (tx, mut rx) = typed_pipe::<u32>(0);
