@@ -647,11 +647,7 @@ impl Conn {
                 acceptor, remote, ..
             } => match acceptor.on_accept(peer, remote) {
                 Some((mut link, events)) => {
-                    let waker = cx.waker(self.token);
-                    // The I/O thread serves many pipes in turn: no waiting on one of them.
-                    link.outbound.set_swap_backoff(false);
-                    link.outbound.set_waker(Arc::clone(&waker));
-                    link.inbound.set_waker(waker);
+                    link.adopt(cx.waker(self.token));
                     self.link = Some(link);
                     self.events = Some(Arc::clone(&events));
                     live.attached = true;

@@ -209,10 +209,7 @@ impl IoHandle {
             shared: Arc::downgrade(&self.shared),
             token,
         });
-        // The I/O thread serves many pipes in turn: no waiting on one of them.
-        link.outbound.set_swap_backoff(false);
-        link.outbound.set_waker(Arc::clone(&waker));
-        link.inbound.set_waker(waker);
+        link.adopt(waker);
         let conn = Conn::connecter(token, ep.clone(), opts, link, events, Instant::now());
         #[cfg(feature = "ws")]
         let conn = conn.with_ws(ws);

@@ -9,7 +9,7 @@ use std::time::Duration;
 use zmtp_codec::{Config, PeerInfo, ProtocolError};
 
 use crate::endpoint::EndpointError;
-use crate::pipe::{PipeReceiver, PipeSender};
+use crate::pipe::{PipeReceiver, PipeSender, Wake};
 
 /// Per-endpoint settings captured at bind/connect time.
 ///
@@ -127,6 +127,15 @@ impl Link {
     /// Bundles the connection's two pipe ends.
     pub fn new(outbound: PipeReceiver, inbound: PipeSender) -> Self {
         Self { outbound, inbound }
+    }
+
+    /// The I/O thread takes the connection's ends: `waker` for both, and no swap backoff on
+    /// the outbound receiver (the I/O thread serves many pipes in turn, so it never waits on
+    /// one of them).
+    pub(crate) fn adopt(&mut self, waker: Arc<dyn Wake>) {
+        self.outbound.set_swap_backoff(false);
+        self.outbound.set_waker(Arc::clone(&waker));
+        self.inbound.set_waker(waker);
     }
 }
 

@@ -470,7 +470,8 @@ const SMALL_BATCH: usize = 32;
 
 /// How long a streaming receiver waits before its next swap. Long enough for a sender to
 /// queue several small messages (tens to hundreds of nanoseconds each), short against any
-/// wake-up; inproc 64 B throughput rose from about 4.8 to 6.9 M/s with it (BENCHMARKS.md).
+/// wake-up (BENCHMARKS.md, "Optimisations" 13: inproc 64 B 1.7 → 3.9 M/s and 5.9 → 7.6 M/s,
+/// depending on where the host placed the two vCPUs).
 const SWAP_BACKOFF: Duration = Duration::from_nanos(500);
 
 /// Spins for [`SWAP_BACKOFF`] without touching any line a sender writes.
