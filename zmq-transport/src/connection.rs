@@ -6,7 +6,9 @@
 //! backpressure, linger and reconnect logic here; only reading and writing differ.
 //!
 //! Everything here runs on the I/O thread and never blocks: the stream is non-blocking, the
-//! pipes are lock-free, and callbacks must return promptly.
+//! pipes are lock-free, and callbacks must return promptly. The one exception to "the I/O
+//! thread owns the stream": an application thread may write a reply to an idle tcp or ipc
+//! connection itself, through its [`Lane`] (see [`crate::lane`]).
 
 use std::collections::VecDeque;
 use std::io::{self, IoSlice};
@@ -23,8 +25,9 @@ use zmtp_codec::{Event, Message, PeerInfo, Session};
 use crate::connecter;
 use crate::endpoint::Endpoint;
 use crate::io_thread::Ctx;
+use crate::lane::Lane;
 use crate::options::{Acceptor, ConnOptions, ConnectionEvents, DisconnectReason, Link};
-use crate::pipe::{PipeClosed, TrySendError};
+use crate::pipe::{Bypass, PipeClosed, TrySendError};
 use crate::stream::Stream;
 #[cfg(feature = "ws")]
 use crate::ws::{Progress, Upgrade, WsSetup, WsWire};
@@ -101,6 +104,17 @@ struct Live {
     outbound_done: bool,
     /// Set when the connection must end once the current round is over.
     close: Option<DisconnectReason>,
+    /// The connection's direct lane, while it is open on this stream (tcp and ipc, once
+    /// attached); closed when this stream's `Live` is dropped.
+    lane: Option<Arc<Lane>>,
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        if let Some(lane) = &self.lane {
+            lane.close();
+        }
+    }
 }
 
 /// How messages travel on a live connection.
@@ -114,7 +128,8 @@ enum Wire {
 
 /// A byte stream with its buffers.
 struct ZmtpWire {
-    stream: Stream,
+    /// Shared with the connection's [`Lane`] while it is open.
+    stream: Arc<Stream>,
     read_buf: BytesMut,
     /// Zeroed room right behind `read_buf` (same allocation) into which the rest of a large
     /// frame is read in place; empty unless such a read is under way.
@@ -152,6 +167,9 @@ pub(crate) struct Conn {
     /// ws / wss settings: each new stream starts with an HTTP upgrade.
     #[cfg(feature = "ws")]
     ws: Option<Arc<WsSetup>>,
+    /// The direct lane, made (and installed as the outbound pipe's bypass) at the first
+    /// attached tcp / ipc stream and opened on each one after.
+    lane: Option<Arc<Lane>>,
 }
 
 impl Conn {
@@ -210,6 +228,7 @@ impl Conn {
                 unsent: None,
                 stopped: true,
                 ws,
+                lane: None,
             });
         }
         let session = Session::new(opts.codec.clone(), now);
@@ -230,6 +249,7 @@ impl Conn {
             stopped: true,
             #[cfg(feature = "ws")]
             ws: None,
+            lane: None,
         })
     }
 
@@ -261,6 +281,7 @@ impl Conn {
             stopped: false,
             #[cfg(feature = "ws")]
             ws: None,
+            lane: None,
         }
     }
 
@@ -664,6 +685,27 @@ impl Conn {
                 }
             }
         }
+        if live.attached {
+            self.open_lane(live, cx);
+        }
+    }
+
+    /// Opens the direct lane on this stream (tcp and ipc: ws frames go through the WebSocket
+    /// engine). The lane is made at the first stream and installed as the outbound pipe's
+    /// bypass; later streams of a connecter reopen it.
+    fn open_lane(&mut self, live: &mut Live, cx: &Ctx) {
+        let (Wire::Zmtp(wire), Some(link)) = (&live.wire, &self.link) else {
+            return;
+        };
+        let token = self.token;
+        let lane = self.lane.get_or_insert_with(|| {
+            let lane = Arc::new(Lane::new(cx.waker(token)));
+            let bypass: Arc<dyn Bypass<Message>> = Arc::clone(&lane) as _;
+            link.outbound.set_bypass(bypass);
+            lane
+        });
+        lane.open(Arc::clone(&wire.stream));
+        live.lane = Some(Arc::clone(lane));
     }
 
     /// Queues a received message in the backlog, which [`Conn::deliver_backlog`] moves into
@@ -678,12 +720,23 @@ impl Conn {
     /// Moves backlog messages into the inbound pipe while it has room, all in one batch (drops
     /// them if the socket closed its end: the connection's lifetime follows the outbound pipe,
     /// which may still be flushing per its linger).
+    /// Delivering arms the direct lane: the application's next send may be a reply.
     fn deliver_backlog(&mut self) {
         let Some(link) = &self.link else {
             return;
         };
+        let before = self.backlog.len();
+        if before == 0 {
+            return;
+        }
         if let Err(TrySendError::Closed(())) = link.inbound.try_send_many(&mut self.backlog) {
             self.backlog.clear();
+            return;
+        }
+        if let Some(lane) = &self.lane
+            && self.backlog.len() < before
+        {
+            lane.arm();
         }
     }
 
@@ -736,18 +789,39 @@ impl Conn {
             session,
             attached,
             outbound_done,
+            lane,
             ..
         } = live;
+        // Direct writes wait while this thread pulls and writes (see `crate::lane`).
+        let mut lane = lane.as_deref().map(Lane::lock);
         match wire {
-            Wire::Zmtp(wire) => loop {
-                self.pull(session, *attached, outbound_done, wire.out_len, &mut budget);
-                if !wire
-                    .write(session)
-                    .map_err(|e| DisconnectReason::Io(e.kind()))?
-                {
-                    break;
+            Wire::Zmtp(wire) => {
+                if let Some(state) = lane.as_mut() {
+                    state.clean = false;
+                    // The rest of a partial direct write goes before anything else.
+                    while let Some(chunk) = state.leftover.pop_back() {
+                        wire.out_len += chunk.len();
+                        wire.out.push_front(chunk);
+                    }
                 }
-            },
+                loop {
+                    self.pull(session, *attached, outbound_done, wire.out_len, &mut budget);
+                    if !wire
+                        .write(session)
+                        .map_err(|e| DisconnectReason::Io(e.kind()))?
+                    {
+                        break;
+                    }
+                }
+                if let Some(state) = lane.as_mut() {
+                    state.clean = *attached
+                        && !*outbound_done
+                        && session.is_ready()
+                        && wire.out.is_empty()
+                        && session.transmit_len() == 0
+                        && self.unsent.is_none();
+                }
+            }
             #[cfg(feature = "ws")]
             Wire::Ws(wire) => loop {
                 let pulled = self.pull(
@@ -932,6 +1006,7 @@ impl Live {
             attached: false,
             outbound_done: false,
             close: None,
+            lane: None,
         }
     }
 }
@@ -939,7 +1014,7 @@ impl Live {
 impl Wire {
     fn zmtp(stream: Stream) -> Self {
         Self::Zmtp(ZmtpWire {
-            stream,
+            stream: Arc::new(stream),
             // Grows with what arrives (nothing allocated for an idle connection); bodies are
             // split off zero-copy, so one buffer serves the messages of one read.
             read_buf: BytesMut::new(),
@@ -968,7 +1043,7 @@ impl Wire {
         interest: Interest,
     ) -> io::Result<()> {
         match self {
-            Self::Zmtp(wire) => wire.stream.reregister(registry, token, interest),
+            Self::Zmtp(wire) => wire.stream.reregister_shared(registry, token, interest),
             #[cfg(feature = "ws")]
             Self::Ws(wire) => wire.reregister(registry, token, interest),
         }
@@ -976,7 +1051,8 @@ impl Wire {
 
     fn deregister(&mut self, cx: &Ctx) {
         match self {
-            Self::Zmtp(wire) => deregister(&mut wire.stream, cx),
+            // Closing the descriptor removes it from epoll anyway; this keeps the books tidy.
+            Self::Zmtp(wire) => drop(wire.stream.deregister_shared(&cx.registry)),
             #[cfg(feature = "ws")]
             Self::Ws(wire) => wire.deregister(&cx.registry),
         }

@@ -184,6 +184,7 @@ pub mod endpoint;
 mod io_thread;
 #[cfg(feature = "ipc")]
 mod ipc;
+mod lane;
 mod options;
 pub mod pipe;
 mod stream;

@@ -47,6 +47,21 @@ pub trait Wake: Send + Sync + 'static {
     fn wake(&self);
 }
 
+/// A way past a pipe's queue, installed by its receiver ([`PipeReceiver::set_bypass`]).
+///
+/// [`PipeSender::try_send`] offers a message to the bypass only when the pipe is idle: the
+/// queue is empty and the receiver took everything sent before (it found the inbox empty and
+/// has not been woken since). Delivering it then keeps the order of each sender's messages. The
+/// call happens under the pipe's lock, so it must not block and must not touch this pipe.
+pub trait Bypass<T>: Send + Sync {
+    /// Delivers `msg` on the calling thread if that can be done now; hands it back to be
+    /// queued otherwise.
+    ///
+    /// # Errors
+    /// The message itself, when it was not delivered.
+    fn try_deliver(&self, msg: T) -> Result<(), T>;
+}
+
 /// Creates a message pipe. `hwm` is the high-water mark in messages; 0 means unlimited.
 pub fn pipe(hwm: usize) -> (PipeSender, PipeReceiver) {
     typed_pipe(hwm)
@@ -68,6 +83,7 @@ pub fn typed_pipe<T: Send>(hwm: usize) -> (PipeSender<T>, PipeReceiver<T>) {
         receiver_closed: AtomicBool::new(false),
         linger: OnceLock::new(),
         senders: AtomicUsize::new(1),
+        bypass: OnceLock::new(),
         recv_waker: Mutex::new(None),
         send_waker: Mutex::new(None),
     });
@@ -100,7 +116,7 @@ impl<T> PipeSender<T> {
     /// writer waits, and the receiver's pop that brings the pipe down to its low-water mark calls
     /// the sender-side waker. [`TrySendError::Closed`] when the receiver is gone or this pipe was
     /// closed by a sender. The message is handed back in both cases.
-    pub fn try_send(&self, msg: T) -> Result<(), TrySendError<T>> {
+    pub fn try_send(&self, mut msg: T) -> Result<(), TrySendError<T>> {
         let s = &*self.shared;
         if s.is_send_closed() {
             return Err(TrySendError::Closed(msg));
@@ -111,6 +127,15 @@ impl<T> PipeSender<T> {
             if s.receiver_closed.load(Ordering::SeqCst) {
                 return Err(TrySendError::Closed(msg));
             }
+            msg = match s.bypass.get() {
+                // Idle: everything sent before was taken, so going past the queue keeps the
+                // order (and senders wait on the lock meanwhile).
+                Some(bypass) if !inbox.scheduled => match bypass.try_deliver(msg) {
+                    Ok(()) => return Ok(()),
+                    Err(msg) => msg,
+                },
+                _ => msg,
+            };
             if s.reserve(&mut inbox, 1) == 1 {
                 inbox.items.push_back(msg);
                 let wake_receiver = !std::mem::replace(&mut inbox.scheduled, true);
@@ -387,6 +412,15 @@ impl<T> PipeReceiver<T> {
         }
     }
 
+    /// Installs the pipe's [`Bypass`] (once; later calls change nothing and return false).
+    ///
+    /// From then on, a [`PipeSender::try_send`] into an idle pipe first offers its message to
+    /// `bypass`. A receiver that lets messages past the queue must itself make sure that what
+    /// it took earlier has gone wherever the bypass delivers before it accepts one.
+    pub fn set_bypass(&self, bypass: Arc<dyn Bypass<T>>) -> bool {
+        self.shared.bypass.set(bypass).is_ok()
+    }
+
     /// Sets the waker called when the pipe goes from idle to non-empty, and when the sender
     /// closes. If messages are already queued (or the sender closed), it is called at once.
     pub fn set_waker(&self, waker: Arc<dyn Wake>) {
@@ -515,6 +549,8 @@ struct Shared<T> {
     /// Set once by the sender's close: the linger deadline (`None` = forever).
     linger: OnceLock<Option<Instant>>,
     senders: AtomicUsize,
+    /// Where a send into an idle pipe may go instead of the queue (set once by the receiver).
+    bypass: OnceLock<Arc<dyn Bypass<T>>>,
     recv_waker: Mutex<Option<Arc<dyn Wake>>>,
     send_waker: Mutex<Option<Arc<dyn Wake>>>,
 }

@@ -1,9 +1,10 @@
 //! Byte streams and listening sockets of the stream transports (tcp, ipc) as one mio source each.
 
 use std::io::{self, IoSlice, Read, Write};
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 
 use mio::event::Source;
+use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token};
 use socket2::{SockRef, Socket};
 
@@ -45,21 +46,49 @@ impl Stream {
         }
     }
 
-    pub(crate) fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+    /// Reads into `buf`. Takes `&self`: a live stream is shared between its I/O thread, which
+    /// reads and writes, and application threads writing to it directly (`crate::lane`).
+    pub(crate) fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
         match *self {
             #[cfg(feature = "tcp")]
-            Self::Tcp(ref mut s) => s.read(buf),
+            Self::Tcp(ref s) => Read::read(&mut &*s, buf),
             #[cfg(feature = "ipc")]
-            Self::Unix(ref mut s) => s.read(buf),
+            Self::Unix(ref s) => Read::read(&mut &*s, buf),
         }
     }
 
-    pub(crate) fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+    /// Writes from `bufs` in order (one `writev`); see [`Stream::read`] on `&self`.
+    pub(crate) fn write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         match *self {
             #[cfg(feature = "tcp")]
-            Self::Tcp(ref mut s) => s.write_vectored(bufs),
+            Self::Tcp(ref s) => Write::write_vectored(&mut &*s, bufs),
             #[cfg(feature = "ipc")]
-            Self::Unix(ref mut s) => s.write_vectored(bufs),
+            Self::Unix(ref s) => Write::write_vectored(&mut &*s, bufs),
+        }
+    }
+
+    /// Changes the interest of a stream registered earlier, through a shared reference (by
+    /// its descriptor, which is all epoll knows of it).
+    pub(crate) fn reregister_shared(
+        &self,
+        registry: &Registry,
+        token: Token,
+        interests: Interest,
+    ) -> io::Result<()> {
+        registry.reregister(&mut SourceFd(&self.raw_fd()), token, interests)
+    }
+
+    /// Removes a stream registered earlier from the poll, through a shared reference.
+    pub(crate) fn deregister_shared(&self, registry: &Registry) -> io::Result<()> {
+        registry.deregister(&mut SourceFd(&self.raw_fd()))
+    }
+
+    fn raw_fd(&self) -> std::os::fd::RawFd {
+        match *self {
+            #[cfg(feature = "tcp")]
+            Self::Tcp(ref s) => s.as_raw_fd(),
+            #[cfg(feature = "ipc")]
+            Self::Unix(ref s) => s.as_raw_fd(),
         }
     }
 

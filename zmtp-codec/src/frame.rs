@@ -125,6 +125,22 @@ impl FrameHeader {
     ///
     /// The LONG form is used if `long` is set or the size does not fit in one octet.
     pub fn encode(&self, dst: &mut BytesMut) {
+        let (octets, len) = self.to_array();
+        dst.put_slice(octets.get(..len).unwrap_or_default());
+    }
+
+    /// The encoded header in a fixed array, with its length (2 or 9): for a transport that
+    /// writes a header and a body with one vectored write and no buffer of its own.
+    ///
+    /// ```
+    /// use zmtp_codec::frame::FrameHeader;
+    ///
+    /// let (octets, len) = FrameHeader::new(false, false, 5).to_array();
+    /// assert_eq!(&octets[..len], &[0x00, 5]);
+    /// let (octets, len) = FrameHeader::new(true, false, 300).to_array();
+    /// assert_eq!(&octets[..len], &[0x03, 0, 0, 0, 0, 0, 0, 1, 44]);
+    /// ```
+    pub fn to_array(&self) -> ([u8; MAX_HEADER_LEN], usize) {
         let mut flags = 0;
         if self.more {
             flags |= FLAG_MORE;
@@ -133,13 +149,10 @@ impl FrameHeader {
             flags |= FLAG_COMMAND;
         }
         match u8::try_from(self.size) {
-            Ok(short) if !self.long => {
-                dst.put_u8(flags);
-                dst.put_u8(short);
-            }
+            Ok(short) if !self.long => ([flags, short, 0, 0, 0, 0, 0, 0, 0], 2),
             _ => {
-                dst.put_u8(flags | FLAG_LONG);
-                dst.put_u64(self.size);
+                let [a, b, c, d, e, f, g, h] = self.size.to_be_bytes();
+                ([flags | FLAG_LONG, a, b, c, d, e, f, g, h], MAX_HEADER_LEN)
             }
         }
     }

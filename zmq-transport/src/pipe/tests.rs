@@ -211,6 +211,64 @@ fn receiver_woken_only_on_idle_to_busy() {
     assert_eq!(w.get(), 2);
 }
 
+/// A bypass that takes what `open` allows and records it.
+#[derive(Default)]
+struct Taker {
+    open: AtomicBool,
+    taken: Mutex<Vec<u32>>,
+}
+
+impl Bypass<u32> for Taker {
+    fn try_deliver(&self, msg: u32) -> Result<(), u32> {
+        if self.open.load(Ordering::SeqCst) {
+            self.taken.lock().unwrap().push(msg);
+            Ok(())
+        } else {
+            Err(msg)
+        }
+    }
+}
+
+#[test]
+fn the_bypass_is_offered_only_sends_into_an_idle_pipe() {
+    let (tx, mut rx) = typed_pipe::<u32>(0);
+    let w = counter();
+    rx.set_waker(w.clone());
+    let taker = Arc::new(Taker::default());
+    assert!(rx.set_bypass(taker.clone()));
+    assert!(!rx.set_bypass(Arc::new(Taker::default())), "installed once");
+
+    taker.open.store(true, Ordering::SeqCst);
+    tx.try_send(1).unwrap();
+    tx.try_send(2).unwrap();
+    assert_eq!(*taker.taken.lock().unwrap(), [1, 2]);
+    assert_eq!((rx.len(), w.get()), (0, 0), "nothing queued, nobody woken");
+
+    // Refused: queued (and the receiver woken) as without a bypass.
+    taker.open.store(false, Ordering::SeqCst);
+    tx.try_send(3).unwrap();
+    assert_eq!((rx.len(), w.get()), (1, 1));
+    // Busy: later sends queue behind 3 even when the bypass would take them.
+    taker.open.store(true, Ordering::SeqCst);
+    tx.try_send(4).unwrap();
+    assert_eq!(rx.try_recv(), Ok(Some(3)));
+    tx.try_send(5).unwrap();
+    assert_eq!(*taker.taken.lock().unwrap(), [1, 2]);
+    assert_eq!(rx.try_recv(), Ok(Some(4)));
+    assert_eq!(rx.try_recv(), Ok(Some(5)));
+    // Still busy until the receiver has looked and found the pipe empty.
+    tx.try_send(6).unwrap();
+    assert_eq!(rx.try_recv(), Ok(Some(6)));
+    assert_eq!(rx.try_recv(), Ok(None));
+    tx.try_send(7).unwrap();
+    assert_eq!(*taker.taken.lock().unwrap(), [1, 2, 7]);
+
+    // A closed pipe refuses before the bypass is asked.
+    rx.close();
+    assert_eq!(tx.try_send(8), Err(TrySendError::Closed(8)));
+    assert_eq!(*taker.taken.lock().unwrap(), [1, 2, 7]);
+}
+
 #[test]
 fn set_waker_on_busy_pipe_wakes_at_once() {
     let (tx, rx) = typed_pipe::<u32>(0);
