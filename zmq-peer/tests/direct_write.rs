@@ -18,7 +18,7 @@ fn numbered(round: u32, index: u32, len: usize, to: RoutingId) -> Message {
     let mut body = Vec::with_capacity(len.max(8));
     body.extend_from_slice(&round.to_be_bytes());
     body.extend_from_slice(&index.to_be_bytes());
-    body.resize(len.max(8), (round ^ index) as u8);
+    body.resize(len.max(8), fill(round, index));
     msg(&body, to)
 }
 
@@ -35,6 +35,11 @@ fn burst(round: u32) -> Vec<usize> {
     sizes
 }
 
+/// The filler octet of a message.
+fn fill(round: u32, index: u32) -> u8 {
+    (round ^ index).to_le_bytes()[0]
+}
+
 fn check(got: &Message, round: u32, index: u32, len: usize) {
     let body = got.as_bytes();
     assert_eq!(
@@ -48,7 +53,7 @@ fn check(got: &Message, round: u32, index: u32, len: usize) {
         "round {round}: message {index} out of order"
     );
     assert!(
-        body[8..].iter().all(|&b| b == (round ^ index) as u8),
+        body[8..].iter().all(|&b| b == fill(round, index)),
         "round {round} message {index}: body corrupted"
     );
 }
@@ -60,15 +65,15 @@ fn exchange(asker: &Socket, to_answerer: RoutingId, answerer: Socket, to_asker: 
         for round in 0..ROUNDS {
             let request = answerer.recv().expect("answerer recv");
             check(&request, round, 0, 8);
-            for (index, len) in burst(round).into_iter().enumerate() {
+            for (index, len) in (0_u32..).zip(burst(round)) {
                 answerer
-                    .send(numbered(round, index as u32, len, to_asker))
+                    .send(numbered(round, index, len, to_asker))
                     .expect("answerer send");
             }
             // The asker's burst back, answered by this side's next request.
-            for (index, len) in burst(round + 1).into_iter().enumerate() {
+            for (index, len) in (0_u32..).zip(burst(round + 1)) {
                 let got = answerer.recv().expect("answerer recv burst");
-                check(&got, round + 1, index as u32, len);
+                check(&got, round + 1, index, len);
             }
         }
     });
@@ -76,13 +81,13 @@ fn exchange(asker: &Socket, to_answerer: RoutingId, answerer: Socket, to_asker: 
         asker
             .send(numbered(round, 0, 8, to_answerer))
             .expect("asker send");
-        for (index, len) in burst(round).into_iter().enumerate() {
+        for (index, len) in (0_u32..).zip(burst(round)) {
             let got = asker.recv().expect("asker recv");
-            check(&got, round, index as u32, len);
+            check(&got, round, index, len);
         }
-        for (index, len) in burst(round + 1).into_iter().enumerate() {
+        for (index, len) in (0_u32..).zip(burst(round + 1)) {
             asker
-                .send(numbered(round + 1, index as u32, len, to_answerer))
+                .send(numbered(round + 1, index, len, to_answerer))
                 .expect("asker send burst");
         }
     }
