@@ -28,6 +28,10 @@
 //! lock's line and the deque's buffer between the cores each time; while swaps keep finding
 //! small batches it waits about 500 ns before the next one, so a few messages gather
 //! ([`PipeReceiver::set_swap_backoff`]).
+//!
+//! A receiver may install a [`Bypass`]: a send into an idle pipe (empty, receiver not woken)
+//! is offered to it first. The I/O thread uses this to let an application thread write a reply
+//! to an idle connection itself (the transport's direct lane).
 
 use std::collections::VecDeque;
 use std::fmt;
