@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex, RwLock};
 use zmq_transport::{
-    Acceptor, Connecter, ConnectionEvents, DisconnectReason, Endpoint, Link, Listener,
+    Acceptor, Connecter, ConnectionEvents, DisconnectReason, Endpoint, Fill, Link, Listener,
     PipeReceiver, PipeSender, Scheme, TrySendError, Wake, pipe,
 };
 use zmtp_codec::PeerInfo;
@@ -1052,34 +1052,59 @@ impl SocketCore {
             // Another receiver spins already: one is enough; this one parks.
             return self.is_closed() || self.ctx.is_terminated();
         }
-        parking_lot::MutexGuard::unlocked(recv, || {
-            let start = Instant::now();
-            let limit = deadline.map_or(RECV_SPIN, |d| {
-                d.saturating_duration_since(start).min(RECV_SPIN)
-            });
-            let mut round = 0_u32;
-            loop {
-                for _ in 0..SPIN_PAUSES {
-                    if self.ready_epoch.load(Ordering::Acquire) != seen {
-                        return;
-                    }
-                    std::hint::spin_loop();
-                }
-                round += 1;
-                if round >= SPIN_ROUNDS_BEFORE_YIELD {
-                    // Another thread (an I/O thread) may need this core to make progress.
-                    std::thread::yield_now();
-                }
-                if start.elapsed() >= limit {
-                    return;
-                }
-            }
+        // A socket with one connection may read it on this thread meanwhile (tcp and ipc: the
+        // transport's direct lane), sparing the I/O thread's wake-up and hand-over.
+        let filler = match recv.pipes.values().next() {
+            Some(pipe) if recv.pipes.len() == 1 && pipe.head.is_none() => pipe.receiver.filler(),
+            _ => None,
+        };
+        let filled = parking_lot::MutexGuard::unlocked(recv, || {
+            let Some(filler) = filler else {
+                self.spin(seen, deadline, None);
+                return false;
+            };
+            let begun = filler.begin();
+            let filled = self.spin(seen, deadline, Some(&*filler));
+            let will_wait = !filled && self.ready_epoch.load(Ordering::Acquire) == seen;
+            // Reads the I/O thread left to this thread meanwhile are made up for here.
+            filler.end(begun, will_wait) || filled
         });
         self.spinning.store(false, Ordering::Release);
         // Decided under the lock again: the epoch moves only under it, so a pipe made ready
         // after the spin's last look is seen here, and the caller must not park.
         let changed = self.ready_epoch.load(Ordering::Acquire) != seen;
-        changed || self.is_closed() || self.ctx.is_terminated()
+        filled || changed || self.is_closed() || self.ctx.is_terminated()
+    }
+
+    /// The spin of [`SocketCore::spin_for_input`], the `recv` lock released: until the ready
+    /// epoch moves from `seen`, `filler` delivers (true), or the spin's time is up.
+    fn spin(&self, seen: u64, deadline: Option<Instant>, filler: Option<&dyn Fill>) -> bool {
+        let start = Instant::now();
+        let limit = deadline.map_or(RECV_SPIN, |d| {
+            d.saturating_duration_since(start).min(RECV_SPIN)
+        });
+        let mut round = 0_u32;
+        loop {
+            if let Some(filler) = filler
+                && filler.fill()
+            {
+                return true;
+            }
+            for _ in 0..SPIN_PAUSES {
+                if self.ready_epoch.load(Ordering::Acquire) != seen {
+                    return false;
+                }
+                std::hint::spin_loop();
+            }
+            round += 1;
+            if round >= SPIN_ROUNDS_BEFORE_YIELD {
+                // Another thread (an I/O thread) may need this core to make progress.
+                std::thread::yield_now();
+            }
+            if start.elapsed() >= limit {
+                return false;
+            }
+        }
     }
 
     /// A pipe went idle → busy (or its sender closed): queue it for receivers.

@@ -25,9 +25,9 @@ use zmtp_codec::{Event, Message, PeerInfo, Session};
 use crate::connecter;
 use crate::endpoint::Endpoint;
 use crate::io_thread::Ctx;
-use crate::lane::Lane;
+use crate::lane::{Lane, RxState};
 use crate::options::{Acceptor, ConnOptions, ConnectionEvents, DisconnectReason, Link};
-use crate::pipe::{Bypass, PipeClosed, TrySendError};
+use crate::pipe::{Bypass, Fill, PipeClosed, TrySendError};
 use crate::stream::Stream;
 #[cfg(feature = "ws")]
 use crate::ws::{Progress, Upgrade, WsSetup, WsWire};
@@ -107,6 +107,10 @@ struct Live {
     /// The connection's direct lane, while it is open on this stream (tcp and ipc, once
     /// attached); closed when this stream's `Live` is dropped.
     lane: Option<Arc<Lane>>,
+    /// Reads are left to an application thread that reads the socket itself (direct lane):
+    /// READABLE is off, so arrivals do not wake this thread, and a timer checks every
+    /// [`FILL_CHECK`] that the application thread still does.
+    reads_left: bool,
 }
 
 impl Drop for Live {
@@ -552,7 +556,88 @@ impl Conn {
     }
 
     /// One round on a live connection. `Some(reason)` ends it.
+    ///
+    /// With a direct lane, the round holds the lane's receiving half: first it takes over
+    /// what direct reads handed over, last it says whether direct reads may go on.
     fn service_live(
+        &mut self,
+        live: &mut Live,
+        cx: &mut Ctx,
+        now: Instant,
+    ) -> Option<DisconnectReason> {
+        let Some(lane) = live.lane.clone() else {
+            return self.service_round(live, cx, now);
+        };
+        let mut rx = lane.lock_rx();
+        let direct_reads = rx.fast.is_some();
+        if let Some(reason) = self.take_over(&mut rx, live, cx, now) {
+            return Some(reason);
+        }
+        // While an application thread reads the socket itself, arrivals are its to read: this
+        // thread neither reads (nor races it for the lock this round holds) nor listens for
+        // them. Once it stops, this thread reads again, at once.
+        let filling = direct_reads && lane.leave_read();
+        if live.reads_left != filling {
+            live.reads_left = filling;
+            live.read_pending = true;
+        }
+        let unread = filling && mem::take(&mut live.read_pending);
+        let ended = self.service_round(live, cx, now);
+        live.read_pending |= unread;
+        rx.fast = match &live.wire {
+            Wire::Zmtp(wire)
+                if ended.is_none()
+                    && live.attached
+                    && live.close.is_none()
+                    && self.backlog.is_empty()
+                    && wire.read_buf.is_empty()
+                    && wire.direct.is_empty() =>
+            {
+                live.session.fast_path()
+            }
+            _ => None,
+        };
+        lane.set_parked(live.reads_left && !live.readable);
+        if live.reads_left && ended.is_none() && rx.fast.is_none() {
+            // Direct reads stopped meanwhile: listen and read again from the next round.
+            cx.ready.push(self.token);
+        }
+        ended
+    }
+
+    /// What direct reads left for this thread, in order: traffic for the heartbeat timers,
+    /// messages the inbound pipe had no room for, octets for the session, a read to make, or
+    /// the end of the stream. Nothing but the I/O thread reads while this is under way.
+    fn take_over(
+        &mut self,
+        rx: &mut RxState,
+        live: &mut Live,
+        cx: &mut Ctx,
+        now: Instant,
+    ) -> Option<DisconnectReason> {
+        rx.fast = None;
+        if mem::take(&mut rx.traffic) {
+            live.session.handle_fast_traffic(now);
+        }
+        self.backlog.append(&mut rx.backlog);
+        if !rx.handover.is_empty() {
+            if let Wire::Zmtp(wire) = &mut live.wire {
+                wire.make_room(rx.handover.len());
+                wire.read_buf.extend_from_slice(&rx.handover);
+                // A failure is also queued as Event::Closed, handled by drain_events.
+                let _ = live.session.handle_input(&mut wire.read_buf, now);
+            }
+            rx.handover.clear();
+            self.drain_events(live, cx);
+        }
+        if mem::take(&mut rx.read_pending) {
+            live.read_pending = true;
+        }
+        rx.ended.take().map(DisconnectReason::Io)
+    }
+
+    /// One round on a live connection, the lane aside. `Some(reason)` ends it.
+    fn service_round(
         &mut self,
         live: &mut Live,
         cx: &mut Ctx,
@@ -590,7 +675,7 @@ impl Conn {
         }
         // Inbound backpressure: stop reading (READABLE off) until the inbound pipe's sender-side
         // waker says there is room again. mio is edge-triggered, so resuming reads at once.
-        let want_read = self.backlog.is_empty();
+        let want_read = self.backlog.is_empty() && !live.reads_left;
         if want_read != live.readable {
             let interest = if want_read {
                 Interest::READABLE | Interest::WRITABLE
@@ -610,7 +695,11 @@ impl Conn {
         } else {
             None
         };
-        cx.set_timer(self.token, min_time(live.session.poll_timeout(), linger));
+        let fill_check = live.reads_left.then(|| now + FILL_CHECK);
+        cx.set_timer(
+            self.token,
+            min_time(min_time(live.session.poll_timeout(), linger), fill_check),
+        );
         None
     }
 
@@ -702,9 +791,11 @@ impl Conn {
             let lane = Arc::new(Lane::new(cx.waker(token)));
             let bypass: Arc<dyn Bypass<Message>> = Arc::clone(&lane) as _;
             link.outbound.set_bypass(bypass);
+            let fill: Arc<dyn Fill> = Arc::clone(&lane) as _;
+            link.inbound.set_fill(fill);
             lane
         });
-        lane.open(Arc::clone(&wire.stream));
+        lane.open(Arc::clone(&wire.stream), link.inbound.clone());
         live.lane = Some(Arc::clone(lane));
     }
 
@@ -1007,6 +1098,7 @@ impl Live {
             outbound_done: false,
             close: None,
             lane: None,
+            reads_left: false,
         }
     }
 }
@@ -1266,6 +1358,10 @@ const SPARE_BUFFERS: usize = 3;
 const SPARE_MAX: usize = 1024 * 1024;
 /// The length of the first read through the scratch buffer after reading in place.
 const PROBE_READ: usize = 4 * 1024;
+/// While reads are left to an application thread (see `Live::reads_left`), how often this
+/// thread checks that it still reads: a thread that went on to other work leaves the socket
+/// unread (heartbeats unanswered, a disconnect unseen) for at most this long.
+const FILL_CHECK: Duration = Duration::from_millis(1);
 /// Reads per service round before yielding to other connections.
 const READ_BUDGET: usize = 32;
 /// Messages pulled from the outbound pipe per service round.

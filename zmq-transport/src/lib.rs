@@ -202,6 +202,8 @@ pub use io_thread::{Connecter, IoHandle, IoThread, Listener};
 pub use options::{
     Acceptor, ConnOptions, ConnectionEvents, DisconnectReason, Link, TlsOptions, TransportError,
 };
-pub use pipe::{PipeClosed, PipeReceiver, PipeSender, TrySendError, Wake, pipe, typed_pipe};
+pub use pipe::{
+    Bypass, Fill, PipeClosed, PipeReceiver, PipeSender, TrySendError, Wake, pipe, typed_pipe,
+};
 #[cfg(feature = "ws")]
 pub use ws::DEFAULT_MAX_MESSAGE as WS_DEFAULT_MAX_MESSAGE;

@@ -31,7 +31,9 @@
 //!
 //! A receiver may install a [`Bypass`]: a send into an idle pipe (empty, receiver not woken)
 //! is offered to it first. The I/O thread uses this to let an application thread write a reply
-//! to an idle connection itself (the transport's direct lane).
+//! to an idle connection itself (the transport's direct lane). The other way round, a producer
+//! may install a [`Fill`], which a receiver about to wait calls to read an idle connection
+//! itself.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -66,6 +68,32 @@ pub trait Bypass<T>: Send + Sync {
     fn try_deliver(&self, msg: T) -> Result<(), T>;
 }
 
+/// A way for a receiver about to wait to fetch input itself, installed by the pipe's producer
+/// ([`PipeSender::set_fill`]).
+///
+/// The I/O thread uses it to let an application thread that waits for a reply read an idle
+/// connection's socket itself (the transport's direct lane).
+pub trait Fill: Send + Sync {
+    /// Moves into the pipe, on the calling thread and without blocking, what the producer
+    /// could deliver right now. True if anything was delivered.
+    fn fill(&self) -> bool;
+
+    /// A receiver starts calling [`Fill::fill`] in a loop: the producer may leave its input
+    /// to it until [`Fill::end`]. Returns what `end` needs.
+    fn begin(&self) -> u64 {
+        0
+    }
+
+    /// The receiver stops calling [`Fill::fill`]; `begun` is what [`Fill::begin`] returned,
+    /// `will_wait` says whether it goes on to wait for the pipe (found nothing). Makes up for
+    /// input the producer left to the receiver meanwhile (true if that delivered something),
+    /// so none is left unread.
+    fn end(&self, begun: u64, will_wait: bool) -> bool {
+        let _ = (begun, will_wait);
+        false
+    }
+}
+
 /// Creates a message pipe. `hwm` is the high-water mark in messages; 0 means unlimited.
 pub fn pipe(hwm: usize) -> (PipeSender, PipeReceiver) {
     typed_pipe(hwm)
@@ -88,6 +116,7 @@ pub fn typed_pipe<T: Send>(hwm: usize) -> (PipeSender<T>, PipeReceiver<T>) {
         linger: OnceLock::new(),
         senders: AtomicUsize::new(1),
         bypass: OnceLock::new(),
+        fill: OnceLock::new(),
         recv_waker: Mutex::new(None),
         send_waker: Mutex::new(None),
     });
@@ -206,6 +235,12 @@ impl<T> PipeSender<T> {
                 Full::Room => {}
             }
         }
+    }
+
+    /// Installs the pipe's [`Fill`] (once; later calls change nothing and return false), for
+    /// receivers about to wait ([`PipeReceiver::filler`]).
+    pub fn set_fill(&self, fill: Arc<dyn Fill>) -> bool {
+        self.shared.fill.set(fill).is_ok()
     }
 
     /// Sets the waker called when room frees up after a [`TrySendError::Full`], and when the
@@ -425,6 +460,12 @@ impl<T> PipeReceiver<T> {
         self.shared.bypass.set(bypass).is_ok()
     }
 
+    /// The producer's [`Fill`], if it installed one: a receiver that found the pipe empty may
+    /// call it (repeatedly, while it would otherwise spin) to fetch input on its own thread.
+    pub fn filler(&self) -> Option<Arc<dyn Fill>> {
+        self.shared.fill.get().cloned()
+    }
+
     /// Sets the waker called when the pipe goes from idle to non-empty, and when the sender
     /// closes. If messages are already queued (or the sender closed), it is called at once.
     pub fn set_waker(&self, waker: Arc<dyn Wake>) {
@@ -555,6 +596,8 @@ struct Shared<T> {
     senders: AtomicUsize,
     /// Where a send into an idle pipe may go instead of the queue (set once by the receiver).
     bypass: OnceLock<Arc<dyn Bypass<T>>>,
+    /// How a waiting receiver may fetch input itself (set once by the producer).
+    fill: OnceLock<Arc<dyn Fill>>,
     recv_waker: Mutex<Option<Arc<dyn Wake>>>,
     send_waker: Mutex<Option<Arc<dyn Wake>>>,
 }

@@ -97,6 +97,6 @@ pub use greeting::{Greeting, Version};
 pub use mechanism::{Mechanism, MechanismName};
 pub use message::Message;
 pub use metadata::Metadata;
-pub use session::{Config, Event, Framing, PeerInfo, Session};
+pub use session::{Config, Event, FastPath, Framing, PeerInfo, Session};
 pub use socket_type::SocketType;
 pub use ws::{WsProtocol, WsTransmit};

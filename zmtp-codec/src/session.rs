@@ -398,6 +398,33 @@ impl Session {
         }
     }
 
+    /// A [`FastPath`] for this session while it is between messages in traffic: handshake done,
+    /// byte-stream framing, nothing of a message or frame held. `None` otherwise.
+    ///
+    /// It lets a transport decode plain single-frame messages outside the session (on another
+    /// thread, say) while the session is idle; whatever the fast path leaves must then be fed
+    /// to [`Session::handle_input`] before any later input, and the traffic reported with
+    /// [`Session::handle_fast_traffic`].
+    pub fn fast_path(&self) -> Option<FastPath> {
+        let idle = self.phase == Phase::Ready
+            && !self.is_websocket()
+            && self.partial.is_empty()
+            && !self.dropping
+            && self.skip == 0;
+        idle.then_some(FastPath {
+            max_message_size: self.config.max_message_size,
+            reserved_flags: self.config.reserved_flags,
+        })
+    }
+
+    /// Messages arrived through a [`FastPath`]: traffic, as any frame, which cancels the
+    /// heartbeat timeout and the TTL timer. Does nothing once closed.
+    pub fn handle_fast_traffic(&mut self, _now: Instant) {
+        if self.phase != Phase::Closed {
+            self.on_traffic();
+        }
+    }
+
     /// Advances the timers to `now`: sends due PINGs and enforces deadlines.
     ///
     /// # Errors
@@ -998,6 +1025,72 @@ fn split_body(
         return Ok(Some(Bytes::new()));
     }
     Ok(Some(buf.split_to(size).freeze()))
+}
+
+/// Decodes, outside a [`Session`], the messages that session would deliver as they are: whole
+/// single-frame data messages (no MORE, no COMMAND flag) within its `max_message_size`.
+///
+/// Got from [`Session::fast_path`] while the session is between messages; valid until input
+/// is fed to the session again.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Instant;
+///
+/// use bytes::BytesMut;
+/// use zmtp_codec::{Config, Session, SocketType};
+///
+/// let now = Instant::now();
+/// let mut a = Session::new(Config::new(SocketType::PEER), now);
+/// let mut b = Session::new(Config::new(SocketType::PEER), now);
+/// let (mut a_in, mut b_in) = (BytesMut::new(), BytesMut::new());
+/// for _ in 0..2 {
+///     // Greetings, then READYs.
+///     while let Some(chunk) = a.poll_transmit() {
+///         b_in.extend_from_slice(&chunk);
+///     }
+///     b.handle_input(&mut b_in, now).unwrap();
+///     while let Some(chunk) = b.poll_transmit() {
+///         a_in.extend_from_slice(&chunk);
+///     }
+///     a.handle_input(&mut a_in, now).unwrap();
+/// }
+/// let fast = b.fast_path().expect("ready and between messages");
+///
+/// let mut input = BytesMut::from(&b"\x00\x02hi\x04\x05\x04PING"[..]);
+/// assert_eq!(fast.take_message(&mut input).as_deref(), Some(&b"hi"[..]));
+/// // A command is the session's: it stays in the buffer, untouched.
+/// assert_eq!(fast.take_message(&mut input), None);
+/// assert_eq!(&input[..], b"\x04\x05\x04PING");
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct FastPath {
+    max_message_size: Option<u64>,
+    reserved_flags: ReservedFlags,
+}
+
+impl FastPath {
+    /// Takes the body of the message at the front of `buf` if it is a whole single-frame data
+    /// message the session would deliver as it is. Anything else (a partial frame, a command,
+    /// a frame with MORE, a frame over the size limit or with a bad header) is left in `buf`
+    /// untouched, for the session to handle.
+    pub fn take_message(&self, buf: &mut BytesMut) -> Option<Bytes> {
+        let Ok(Decode::Complete {
+            value: header,
+            consumed,
+        }) = FrameHeader::decode_with(buf, self.reserved_flags)
+        else {
+            return None;
+        };
+        if header.more
+            || header.command
+            || self.max_message_size.is_some_and(|max| header.size > max)
+        {
+            return None;
+        }
+        split_body(buf, consumed, header.size).ok().flatten()
+    }
 }
 
 /// Treats a zero duration like `None`.
