@@ -621,11 +621,16 @@ impl Conn {
         }
         self.backlog.append(&mut rx.backlog);
         if !rx.handover.is_empty() {
-            if let Wire::Zmtp(wire) = &mut live.wire {
-                wire.make_room(rx.handover.len());
-                wire.read_buf.extend_from_slice(&rx.handover);
-                // A failure is also queued as Event::Closed, handled by drain_events.
-                let _ = live.session.handle_input(&mut wire.read_buf, now);
+            match &mut live.wire {
+                Wire::Zmtp(wire) => {
+                    wire.make_room(rx.handover.len());
+                    wire.read_buf.extend_from_slice(&rx.handover);
+                    // A failure is also queued as Event::Closed, handled by drain_events.
+                    let _ = live.session.handle_input(&mut wire.read_buf, now);
+                }
+                // ws connections have no lane.
+                #[cfg(feature = "ws")]
+                Wire::Ws(_) => {}
             }
             rx.handover.clear();
             self.drain_events(live, cx);
