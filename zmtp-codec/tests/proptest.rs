@@ -499,3 +499,105 @@ proptest! {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The fast path (decoding outside the session while it is between messages)
+
+/// One unit of incoming traffic after the handshake.
+#[derive(Clone, Debug)]
+enum Unit {
+    /// A data frame: MORE flag and body length.
+    Data(bool, usize),
+    /// A PING command.
+    Ping,
+    /// Arbitrary octets.
+    Garbage(Vec<u8>),
+}
+
+fn unit() -> impl Strategy<Value = Unit> {
+    prop_oneof![
+        8 => (any::<bool>(), 0_usize..400).prop_map(|(more, len)| Unit::Data(more, len)),
+        2 => Just(Unit::Ping),
+        1 => vec(any::<u8>(), 1..6).prop_map(Unit::Garbage),
+    ]
+}
+
+fn encode_units(units: &[Unit]) -> Vec<u8> {
+    let mut wire = BytesMut::new();
+    for (i, unit) in units.iter().enumerate() {
+        match unit {
+            Unit::Data(more, len) => {
+                FrameHeader::new(*more, false, u64::try_from(*len).unwrap()).encode(&mut wire);
+                wire.extend(std::iter::repeat_n(u8::try_from(i % 251).unwrap(), *len));
+            }
+            Unit::Ping => wire.extend_from_slice(b"\x04\x07\x04PING\x00\x00"),
+            Unit::Garbage(bytes) => wire.extend_from_slice(bytes),
+        }
+    }
+    wire.to_vec()
+}
+
+/// A PEER session, ready (fed libzmq's greeting and READY), its HandshakeDone taken.
+fn ready_session(config: Config) -> Session {
+    let now = Instant::now();
+    let mut session = Session::new(config, now);
+    let _ = drain(&mut session);
+    let mut input = BytesMut::from(&libzmq_prefix(true)[..]);
+    session.handle_input(&mut input, now).unwrap();
+    assert!(matches!(
+        session.poll_event(),
+        Some(Event::HandshakeDone(_))
+    ));
+    session
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+    /// A transport that takes messages with the session's `FastPath` whenever the session is
+    /// between messages and its buffer is empty, and feeds the rest to the session, sees the
+    /// same messages, the same close and the same output as one that feeds everything to the
+    /// session, in any chunking.
+    #[test]
+    fn the_fast_path_agrees_with_the_session(
+        units in vec(unit(), 0..24),
+        chunks in chunking(),
+        // From 26: the READY command must fit (MAXMSGSIZE caps commands too).
+        limit in prop_oneof![Just(None), (26_u64..300).prop_map(Some)],
+        drop_multipart in any::<bool>(),
+    ) {
+        let now = Instant::now();
+        let mut config = Config::new(SocketType::PEER);
+        config.max_message_size = limit;
+        config.drop_multipart = drop_multipart;
+        let mut plain = ready_session(config.clone());
+        let mut fast = ready_session(config);
+        let wire = encode_units(&units);
+        let (mut plain_in, mut fast_in) = (BytesMut::new(), BytesMut::new());
+        let (mut plain_events, mut fast_events) = (Vec::new(), Vec::new());
+        let mut rest = &wire[..];
+        let mut sizes = chunks.iter().cycle();
+        while !rest.is_empty() {
+            let n = (*sizes.next().unwrap()).min(rest.len());
+            let (chunk, tail) = rest.split_at(n);
+            rest = tail;
+            plain_in.extend_from_slice(chunk);
+            let _ = plain.handle_input(&mut plain_in, now);
+            plain_events.extend(std::iter::from_fn(|| plain.poll_event()));
+
+            let idle = fast_in.is_empty();
+            fast_in.extend_from_slice(chunk);
+            if let Some(path) = fast.fast_path().filter(|_| idle) {
+                while let Some(body) = path.take_message(&mut fast_in) {
+                    fast_events.push(Event::Message(Message::new(body)));
+                }
+                fast.handle_fast_traffic(now);
+            }
+            let _ = fast.handle_input(&mut fast_in, now);
+            fast_events.extend(std::iter::from_fn(|| fast.poll_event()));
+        }
+        prop_assert_eq!(fast_events, plain_events);
+        prop_assert_eq!(fast.is_closed(), plain.is_closed());
+        prop_assert_eq!(drain(&mut fast), drain(&mut plain));
+    }
+}
