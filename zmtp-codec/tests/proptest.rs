@@ -537,7 +537,7 @@ fn encode_units(units: &[Unit]) -> Vec<u8> {
     wire.to_vec()
 }
 
-/// A PEER session, ready (fed libzmq's greeting and READY), its HandshakeDone taken.
+/// A PEER session, ready (fed libzmq's greeting and READY), its `HandshakeDone` taken.
 fn ready_session(config: Config) -> Session {
     let now = Instant::now();
     let mut session = Session::new(config, now);
