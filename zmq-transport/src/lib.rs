@@ -24,6 +24,10 @@
 //!   monitors: stream connected or accepted (with the numeric remote address read from the
 //!   stream), handshake done or failed, disconnect, and each scheduled reconnect.
 //! * inproc endpoints are parsed here but served by the socket layer (no I/O thread involved).
+//! * Request/reply traffic on tcp and ipc may skip the I/O thread: a connection installs a
+//!   [`Bypass`] on its outbound pipe (an application thread writes a reply to the idle
+//!   connection itself) and a [`Fill`] on its inbound pipe (a receiver about to wait reads the
+//!   idle connection itself); the I/O thread takes over whatever these cannot do.
 //!
 //! # Cargo features
 //!
