@@ -92,8 +92,11 @@ enum Phase {
 struct Live {
     wire: Wire,
     session: Session,
-    /// READABLE is currently registered (false while inbound backpressure pauses reading).
-    readable: bool,
+    /// What the stream is registered for: READABLE is off while inbound backpressure pauses
+    /// reading or reads are left to an application thread (`reads_left`), and then WRITABLE
+    /// too unless output waits (a Unix socket signals write space whenever the peer reads);
+    /// `None`: not registered at all.
+    interest: Option<Interest>,
     /// The stream may have unread data: set by READABLE events, cleared by `WouldBlock`. Saves
     /// a useless `read` when the round was caused by a pipe wake-up (mio is edge-triggered, so
     /// this is exact).
@@ -597,7 +600,7 @@ impl Conn {
             }
             _ => None,
         };
-        lane.set_parked(live.reads_left && !live.readable);
+        lane.set_parked(live.reads_left && !live.interest.is_some_and(Interest::is_readable));
         if live.reads_left && ended.is_none() && rx.fast.is_none() {
             // Direct reads stopped meanwhile: listen and read again from the next round.
             cx.ready.push(self.token);
@@ -680,20 +683,25 @@ impl Conn {
         }
         // Inbound backpressure: stop reading (READABLE off) until the inbound pipe's sender-side
         // waker says there is room again. mio is edge-triggered, so resuming reads at once.
+        // While reads are left to an application thread, no arrival (and, with nothing to
+        // write, no write space) wakes this thread either.
         let want_read = self.backlog.is_empty() && !live.reads_left;
-        if want_read != live.readable {
-            let interest = if want_read {
-                Interest::READABLE | Interest::WRITABLE
-            } else {
-                Interest::WRITABLE
-            };
-            if let Err(e) = live
-                .wire
-                .reregister(&cx.registry, Token(self.token), interest)
+        let want_write =
+            !live.reads_left || !live.wire.is_flushed() || live.session.transmit_len() > 0;
+        let interest = match (want_read, want_write) {
+            (true, true) => Some(Interest::READABLE | Interest::WRITABLE),
+            (true, false) => Some(Interest::READABLE),
+            (false, true) => Some(Interest::WRITABLE),
+            (false, false) => None,
+        };
+        if interest != live.interest {
+            if let Err(e) =
+                live.wire
+                    .set_interest(&cx.registry, Token(self.token), live.interest, interest)
             {
                 return Some(DisconnectReason::Io(e.kind()));
             }
-            live.readable = want_read;
+            live.interest = interest;
         }
         let linger = if live.attached {
             self.linger_at()
@@ -1097,7 +1105,7 @@ impl Live {
         Self {
             wire,
             session,
-            readable: true,
+            interest: Some(Interest::READABLE | Interest::WRITABLE),
             read_pending: true,
             attached: false,
             outbound_done: false,
@@ -1133,16 +1141,28 @@ impl Wire {
         }
     }
 
-    fn reregister(
+    /// Changes what the stream is registered for, from `from` to `to` (`None`: not at all;
+    /// only a byte stream whose reads are left to an application thread goes that far).
+    fn set_interest(
         &mut self,
         registry: &mio::Registry,
         token: Token,
-        interest: Interest,
+        from: Option<Interest>,
+        to: Option<Interest>,
     ) -> io::Result<()> {
+        let fresh = from.is_none();
         match self {
-            Self::Zmtp(wire) => wire.stream.reregister_shared(registry, token, interest),
+            Self::Zmtp(wire) => match to {
+                Some(interest) if fresh => wire.stream.register_shared(registry, token, interest),
+                Some(interest) => wire.stream.reregister_shared(registry, token, interest),
+                None => wire.stream.deregister_shared(registry),
+            },
+            // Never left unregistered: reads are not left to application threads on ws.
             #[cfg(feature = "ws")]
-            Self::Ws(wire) => wire.reregister(registry, token, interest),
+            Self::Ws(wire) => match to {
+                Some(interest) => wire.reregister(registry, token, interest),
+                None => Ok(()),
+            },
         }
     }
 

@@ -67,6 +67,17 @@ impl Stream {
         }
     }
 
+    /// Registers the stream again after [`Stream::deregister_shared`], through a shared
+    /// reference.
+    pub(crate) fn register_shared(
+        &self,
+        registry: &Registry,
+        token: Token,
+        interests: Interest,
+    ) -> io::Result<()> {
+        registry.register(&mut SourceFd(&self.raw_fd()), token, interests)
+    }
+
     /// Changes the interest of a stream registered earlier, through a shared reference (by
     /// its descriptor, which is all epoll knows of it).
     pub(crate) fn reregister_shared(
