@@ -348,6 +348,9 @@ struct Probe {
     handshake_done: bool,
     closed_event: bool,
     outcome: Outcome,
+    /// Bodies the session's `FastPath` took from a copy of the input: the session must deliver
+    /// exactly these first, in order.
+    fast: std::collections::VecDeque<Bytes>,
 }
 
 impl Probe {
@@ -361,6 +364,7 @@ impl Probe {
             handshake_done: false,
             closed_event: false,
             outcome: Outcome::default(),
+            fast: std::collections::VecDeque::new(),
         };
         probe.drain();
         probe
@@ -420,6 +424,12 @@ impl Probe {
         if self.session.is_closed() {
             return;
         }
+        if let Some(fast) = self.session.fast_path() {
+            let mut copy = input.clone();
+            while let Some(body) = fast.take_message(&mut copy) {
+                self.fast.push_back(body);
+            }
+        }
         let result = self.session.handle_input(input, now);
         self.result(result.is_err());
         self.drain();
@@ -473,6 +483,9 @@ impl Probe {
                         assert!(!message.is_multipart(), "a multipart message got through");
                     }
                     self.outcome.messages += 1;
+                    if let Some(body) = self.fast.pop_front() {
+                        assert_eq!(message.frames(), [body], "the fast path disagrees");
+                    }
                     echo.push(message);
                 }
                 Event::PlainHello { .. } => {
@@ -503,6 +516,10 @@ impl Probe {
 
     /// Checks the end state: errors were reported as events, and the output is valid ZMTP.
     fn finish(mut self) -> Outcome {
+        assert!(
+            self.fast.is_empty(),
+            "the fast path took messages the session did not deliver"
+        );
         if self.errors > 0 {
             assert!(self.closed_event, "an error without Event::Closed");
         }

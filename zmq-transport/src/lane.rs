@@ -182,6 +182,7 @@ impl Lane {
         let mut rx = self.rx.lock();
         rx.stream = None;
         rx.inbound = None;
+        rx.room = BytesMut::new();
         rx.reset();
         drop(rx);
         let mut state = self.state.lock();
