@@ -7,8 +7,9 @@
 //!
 //! Everything here runs on the I/O thread and never blocks: the stream is non-blocking, the
 //! pipes are lock-free, and callbacks must return promptly. The one exception to "the I/O
-//! thread owns the stream": an application thread may write a reply to an idle tcp or ipc
-//! connection itself, through its [`Lane`] (see [`crate::lane`]).
+//! thread owns the stream": through a tcp or ipc connection's [`Lane`] (see [`crate::lane`]),
+//! an application thread may write a reply to the idle connection itself, and read messages
+//! from it while it waits in `recv`.
 
 use std::collections::VecDeque;
 use std::io::{self, IoSlice};
@@ -824,6 +825,7 @@ impl Conn {
     /// Moves backlog messages into the inbound pipe while it has room, all in one batch (drops
     /// them if the socket closed its end: the connection's lifetime follows the outbound pipe,
     /// which may still be flushing per its linger).
+    ///
     /// Delivering arms the direct lane: the application's next send may be a reply.
     fn deliver_backlog(&mut self) {
         let Some(link) = &self.link else {
